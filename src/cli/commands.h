@@ -1,0 +1,20 @@
+/*
+ * commands.h — the subcommands of the one `sluice` binary. Each takes the
+ * arguments after its name (argv[0] is the subcommand) and returns the
+ * process exit code: 0 success, 1 failure, 2 usage error.
+ */
+#ifndef SL_CLI_COMMANDS_H
+#define SL_CLI_COMMANDS_H
+
+struct sl_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* The table main() dispatches on, terminated by a NULL name. */
+extern const struct sl_command sl_commands[];
+
+int cmd_version(int argc, char **argv);
+
+#endif
