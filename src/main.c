@@ -13,7 +13,7 @@ static void usage(FILE *f)
                "sluice is an InfluxDB-compatible time-series database and ingestion toolkit.\n\n"
                "commands:\n");
     for (const struct sl_command *c = sl_commands; c->name; c++)
-        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+        fprintf(f, "  %-13s %s\n", c->name, c->summary);
     fprintf(f, "\nRun 'sluice <command> --help' for a command's options.\n");
 }
 

@@ -11,6 +11,13 @@ int cmd_version(int argc, char **argv)
 }
 
 const struct sl_command sl_commands[] = {
+    {"serve", cmd_serve, "run the server (HTTP write and query APIs, storage)"},
+    {"parquet-dump", cmd_parquet, "print a Parquet file's schema, metadata, statistics, rows"},
+    {"parquet-gen", cmd_parquet, "(testing) write a deterministic sample Parquet file"},
+    {"agent", cmd_agent, "run the Telegraf-compatible collection agent"},
+    {"lint", cmd_lint, "check line protocol and report every line a server would reject"},
+    {"write", cmd_write, "send line protocol to a server (files, stdin or arguments)"},
+    {"query", cmd_query, "run an SQL or InfluxQL query against a server"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},
 };

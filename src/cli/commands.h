@@ -16,5 +16,11 @@ struct sl_command {
 extern const struct sl_command sl_commands[];
 
 int cmd_version(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+int cmd_parquet(int argc, char **argv); /* parquet-dump, parquet-gen */
+int cmd_serve(int argc, char **argv);
+int cmd_write(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_agent(int argc, char **argv); /* src/agent/agent_main.c */
 
 #endif

@@ -116,6 +116,8 @@ struct lp_parser {
     size_t fields_cap;
     char *scratch; /* unescaped copies for the current line */
     size_t scratch_cap, scratch_len;
+    size_t *order; /* field indexes, for the duplicate-key check of wide lines */
+    size_t order_cap;
 };
 
 enum { LP_END = 0, LP_POINT = 1, LP_ERROR = 2 };

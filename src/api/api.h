@@ -1,0 +1,76 @@
+/*
+ * api.h — the HTTP API of `sluice serve`: routing, authentication, and the
+ * v1/v2/v3 endpoint handlers. Internal to the api subsystem, except
+ * struct api_server and api_handle, which serve.c wires to the HTTP layer.
+ */
+#ifndef SL_API_API_H
+#define SL_API_API_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog/tokens.h"
+#include "http/http.h"
+#include "storage/engine.h"
+
+#define API_LAT_BUCKETS 14 /* request latency histogram: 0.5 ms .. 4 s, then +Inf */
+
+struct api_metrics {
+    atomic_ullong requests;
+    atomic_ullong lat_buckets[API_LAT_BUCKETS + 1];
+    atomic_ullong lat_sum_us;
+    atomic_ullong auth_failures;
+    atomic_ullong status[6]; /* by first digit */
+    atomic_ullong body_bytes;
+};
+
+struct api_server {
+    struct engine *eng;
+    struct token_store *tokens;
+    int auth_enabled;
+    struct api_metrics m;
+    const char *version;
+};
+
+/* The handler given to the HTTP server. */
+void api_handle(void *app, struct http_req *req, struct http_resp *resp);
+
+/* ---- shared by the handler files ---- */
+
+enum api_style { API_V1, API_V2, API_V3 };
+
+/* The authenticated caller. */
+struct api_auth {
+    int ok;      /* authenticated (or auth disabled) */
+    int present; /* credentials were supplied */
+    struct token_grant grant;
+};
+
+/* Authenticates the request. With auth disabled every request is admin. */
+void api_authenticate(struct api_server *s, struct http_req *req, struct api_auth *a);
+/* Whether the caller may do action (TOKEN_READ/TOKEN_WRITE) on db. */
+int api_allowed(struct api_server *s, const struct api_auth *a, const char *db, size_t len,
+                int action);
+/* Sets a 401 in the style of the API version. */
+void api_unauthorized(struct http_resp *resp, enum api_style st);
+void api_forbidden(struct http_resp *resp, enum api_style st, const char *db);
+
+void api_write_v1(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_write_v2(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_write_v3(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_query_v1(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_configure_database(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_configure_token(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_v2_authorizations(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_v2_buckets(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_v2_orgs(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_metrics(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_debug_rows(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_storage_action(struct api_server *s, struct http_req *req, struct http_resp *resp);
+
+/* Parses a JSON request body; NULL with a 400 already set on failure. */
+struct json_t;
+struct json_t *api_json_body(struct http_req *req, struct http_resp *resp, enum api_style st);
+
+#endif

@@ -1,0 +1,469 @@
+/*
+ * scan.c — merged reads of a table over Parquet files and the buffer (see
+ * scan.h). Each source (file, sealed partition, active partition) is loaded
+ * into a columnar "source" keyed by catalog column id; the rows of all
+ * sources of a partition are then ordered by (series key, time, source,
+ * row) and equal (series key, time) runs are merged, later sources winning
+ * field by field.
+ *
+ * File rows carry no series key; it is rebuilt from the tag columns in the
+ * canonical form (measurement, then tags sorted by key, escaped as line
+ * protocol), the same form the buffer uses, so rows from both compare equal.
+ */
+#include "storage/scan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/timeutil.h"
+#include "parquet/parquet.h"
+#include "storage/engine.h"
+
+struct source {
+    size_t nrows;
+    const char **keys;
+    int64_t *time;
+    struct buf_col *cols; /* ncols (catalog) entries */
+    struct buf_snapshot snap; /* buffer sources */
+    struct pq_column_buf *bufs; /* file sources: decoded chunks to free */
+    size_t nbufs;
+};
+
+static void source_release(struct source *s, size_t ncols)
+{
+    if (s->snap.sid) {
+        /* buffer source: cols[] of tag columns were allocated here */
+        for (size_t c = 0; c < ncols; c++)
+            if (s->cols[c].present && !(c < s->snap.ncols && s->snap.cols[c].present)) {
+                sl_free(s->cols[c].v.s);
+                sl_free(s->cols[c].valid);
+            }
+        buffer_snapshot_release(&s->snap);
+    } else if (s->cols) {
+        for (size_t c = 0; c < ncols; c++) {
+            if (!s->cols[c].present) continue;
+            sl_free(s->cols[c].v.f);
+            sl_free(s->cols[c].valid);
+        }
+        sl_free(s->time);
+    }
+    for (size_t i = 0; i < s->nbufs; i++) pq_column_buf_release(&s->bufs[i]);
+    sl_free(s->bufs);
+    sl_free(s->cols);
+    sl_free(s->keys);
+    memset(s, 0, sizeof(*s));
+}
+
+static size_t ctype_size(enum lp_type t)
+{
+    switch (t) {
+    case LP_BOOLEAN: return 1;
+    case LP_STRING: return sizeof(struct buf_str);
+    default: return 8;
+    }
+}
+
+/* Loads a buffer partition as a source (t->lock held by the caller). */
+static int load_buffer(struct buf_table *bt, const struct buf_part *p, size_t ncols, int64_t tmin,
+                       int64_t tmax, struct sl_arena *arena, struct source *s)
+{
+    int rc = buffer_snapshot_part(bt, p, tmin, tmax, &s->snap);
+    if (rc < 0) return rc;
+    s->nrows = s->snap.nrows;
+    s->time = s->snap.time;
+    s->cols = sl_calloc(ncols ? ncols : 1, sizeof(*s->cols));
+    s->keys = sl_malloc((s->nrows ? s->nrows : 1) * sizeof(*s->keys));
+    if (!s->cols || !s->keys) return SL_ENOMEM;
+    for (size_t c = 0; c < ncols && c < s->snap.ncols; c++) s->cols[c] = s->snap.cols[c];
+    for (size_t r = 0; r < s->nrows; r++) {
+        const struct buf_series *se = &bt->series[s->snap.sid[r]];
+        char *k = sl_arena_strndup(arena, se->key, se->key_len);
+        if (!k) return SL_ENOMEM;
+        s->keys[r] = k;
+        for (uint32_t i = 0; i < se->ntags; i++) {
+            uint32_t c = se->tag_cols[i];
+            if (c >= ncols) continue;
+            struct buf_col *col = &s->cols[c];
+            if (!col->present) {
+                col->present = 1;
+                col->type = LP_STRING;
+                col->v.s = sl_calloc(s->nrows, sizeof(struct buf_str));
+                col->valid = sl_calloc(s->nrows, 1);
+                if (!col->v.s || !col->valid) return SL_ENOMEM;
+            }
+            size_t len = strlen(se->tag_vals[i]);
+            char *v = sl_arena_strndup(arena, se->tag_vals[i], len);
+            if (!v) return SL_ENOMEM;
+            col->v.s[r].ptr = v;
+            col->v.s[r].len = (uint32_t)len;
+            col->valid[r] = 1;
+        }
+    }
+    return 0;
+}
+
+static int type_matches(enum pq_ctype pt, const struct cat_column *c)
+{
+    if (c->kind == CAT_COL_TAG) return pt == PQ_STRING;
+    switch (c->type) {
+    case LP_FLOAT: return pt == PQ_DOUBLE;
+    case LP_INTEGER: return pt == PQ_INT64;
+    case LP_UNSIGNED: return pt == PQ_UINT64;
+    case LP_BOOLEAN: return pt == PQ_BOOL;
+    case LP_STRING: return pt == PQ_STRING;
+    }
+    return 0;
+}
+
+/* Loads a Parquet file as a source. */
+static int load_file(struct engine *e, struct cat_table *t, const struct cat_file *f, int64_t tmin,
+                     int64_t tmax, struct sl_arena *arena, struct source *s)
+{
+    char path[4096], err[256] = "";
+    snprintf(path, sizeof(path), "%s/%s", e->data_dir, f->path);
+    struct pq_reader *r;
+    int rc = pq_reader_open(path, &r, err, sizeof(err));
+    if (rc < 0) {
+        sl_error("scan", "cannot read %s: %s", path, err);
+        return rc;
+    }
+    size_t ncols = t->ncols;
+    size_t total = (size_t)pq_reader_num_rows(r);
+    long *map = sl_malloc((ncols ? ncols : 1) * sizeof(*map)); /* catalog col -> file col */
+    int64_t *time = sl_malloc((total ? total : 1) * sizeof(*time));
+    s->cols = sl_calloc(ncols ? ncols : 1, sizeof(*s->cols));
+    s->keys = sl_malloc((total ? total : 1) * sizeof(*s->keys));
+    if (!map || !time || !s->cols || !s->keys) {
+        rc = SL_ENOMEM;
+        goto out;
+    }
+    s->time = time;
+    for (size_t c = 0; c < ncols; c++) {
+        map[c] = pq_reader_find_column(r, t->cols[c].name);
+        if (map[c] < 0) continue;
+        const struct pq_column_info *ci = pq_reader_column(r, (size_t)map[c]);
+        if (c == 0 ? ci->type != PQ_TIME_NS : !type_matches(ci->type, &t->cols[c])) {
+            sl_error("scan", "%s: column \"%s\" has type %s, the catalog says otherwise", path,
+                     t->cols[c].name, pq_ctype_name(ci->type));
+            rc = SL_ECORRUPT;
+            goto out;
+        }
+        if (c == 0) continue;
+        struct buf_col *col = &s->cols[c];
+        col->present = 1;
+        col->type = t->cols[c].kind == CAT_COL_TAG ? LP_STRING : t->cols[c].type;
+        col->v.f = sl_malloc((total ? total : 1) * ctype_size(col->type));
+        col->valid = sl_calloc(total ? total : 1, 1);
+        if (!col->v.f || !col->valid) {
+            rc = SL_ENOMEM;
+            goto out;
+        }
+    }
+    if (map[0] < 0) {
+        sl_error("scan", "%s: no time column", path);
+        rc = SL_ECORRUPT;
+        goto out;
+    }
+    size_t nrg = pq_reader_num_row_groups(r);
+    size_t base = 0;
+    for (size_t rg = 0; rg < nrg; rg++) {
+        size_t n = (size_t)pq_reader_row_group_rows(r, rg);
+        if (base + n > total) {
+            rc = SL_ECORRUPT;
+            goto out;
+        }
+        for (size_t c = 0; c < ncols; c++) {
+            if (map[c] < 0) continue;
+            struct pq_column_buf b = PQ_COLUMN_BUF_INIT;
+            if ((rc = pq_reader_read_column(r, rg, (size_t)map[c], &b)) < 0) {
+                sl_error("scan", "%s: %s", path, pq_reader_errmsg(r));
+                goto out;
+            }
+            if (b.nrows != n) {
+                pq_column_buf_release(&b);
+                rc = SL_ECORRUPT;
+                goto out;
+            }
+            if (c == 0) {
+                memcpy(time + base, b.values, n * sizeof(int64_t));
+                pq_column_buf_release(&b);
+                continue;
+            }
+            struct buf_col *col = &s->cols[c];
+            for (size_t i = 0; i < n; i++) {
+                if (b.valid && !b.valid[i]) continue;
+                col->valid[base + i] = 1;
+                switch (col->type) {
+                case LP_FLOAT: col->v.f[base + i] = ((const double *)b.values)[i]; break;
+                case LP_INTEGER: col->v.i[base + i] = ((const int64_t *)b.values)[i]; break;
+                case LP_UNSIGNED: col->v.u[base + i] = ((const uint64_t *)b.values)[i]; break;
+                case LP_BOOLEAN: col->v.b[base + i] = ((const uint8_t *)b.values)[i]; break;
+                case LP_STRING: {
+                    const struct pq_str *ps = &((const struct pq_str *)b.values)[i];
+                    char *v = sl_arena_strndup(arena, ps->ptr, ps->len);
+                    if (!v) {
+                        pq_column_buf_release(&b);
+                        rc = SL_ENOMEM;
+                        goto out;
+                    }
+                    col->v.s[base + i].ptr = v;
+                    col->v.s[base + i].len = ps->len;
+                    break;
+                }
+                }
+            }
+            pq_column_buf_release(&b);
+        }
+        base += n;
+    }
+    /* series keys from the tag columns (catalog tag order is arbitrary; sort by name) */
+    size_t ntag = 0;
+    uint32_t *tags = sl_malloc((ncols ? ncols : 1) * sizeof(*tags));
+    if (!tags) {
+        rc = SL_ENOMEM;
+        goto out;
+    }
+    for (size_t c = 0; c < ncols; c++)
+        if (t->cols[c].kind == CAT_COL_TAG && s->cols[c].present) tags[ntag++] = (uint32_t)c;
+    for (size_t i = 1; i < ntag; i++)
+        for (size_t k = i; k > 0 && strcmp(t->cols[tags[k - 1]].name, t->cols[tags[k]].name) > 0; k--) {
+            uint32_t x = tags[k];
+            tags[k] = tags[k - 1];
+            tags[k - 1] = x;
+        }
+    struct sl_buf kb;
+    sl_buf_init(&kb, 0);
+    size_t nout = 0;
+    for (size_t i = 0; i < base; i++) {
+        sl_buf_reset(&kb);
+        lp_escape_measurement(&kb, t->name, strlen(t->name));
+        for (size_t k = 0; k < ntag; k++) {
+            const struct buf_col *col = &s->cols[tags[k]];
+            if (!col->valid[i]) continue;
+            sl_buf_addc(&kb, ',');
+            const char *name = t->cols[tags[k]].name;
+            lp_escape_key(&kb, name, strlen(name));
+            sl_buf_addc(&kb, '=');
+            lp_escape_key(&kb, col->v.s[i].ptr, col->v.s[i].len);
+        }
+        char *k = sl_arena_strndup(arena, kb.ptr ? kb.ptr : "", kb.len);
+        if (!k) {
+            rc = SL_ENOMEM;
+            break;
+        }
+        s->keys[i] = k;
+        nout++;
+    }
+    sl_buf_release(&kb);
+    sl_free(tags);
+    s->nrows = nout;
+    (void)tmin, (void)tmax; /* rows out of range are dropped by the merge */
+out:
+    sl_free(map);
+    pq_reader_close(r);
+    return rc;
+}
+
+struct row_ref {
+    const char *key;
+    int64_t time;
+    uint32_t src, row;
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct row_ref *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c) return c;
+    if (x->time != y->time) return x->time < y->time ? -1 : 1;
+    if (x->src != y->src) return x->src < y->src ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Merges the sources of one partition and calls fn. */
+static int merge_and_emit(struct cat_table *t, int64_t part_start, struct source *src,
+                          size_t nsrc, int64_t tmin, int64_t tmax, scan_fn fn, void *ctx)
+{
+    size_t ncols = t->ncols, total = 0;
+    for (size_t i = 0; i < nsrc; i++) total += src[i].nrows;
+    struct row_ref *refs = sl_malloc((total ? total : 1) * sizeof(*refs));
+    struct scan_chunk ch = {.part_start = part_start, .ncols = ncols};
+    int rc = SL_ENOMEM;
+    ch.cols = sl_calloc(ncols ? ncols : 1, sizeof(*ch.cols));
+    if (!refs || !ch.cols) goto out;
+    size_t n = 0;
+    for (uint32_t i = 0; i < nsrc; i++)
+        for (uint32_t r = 0; r < src[i].nrows; r++)
+            if (src[i].time[r] >= tmin && src[i].time[r] <= tmax)
+                refs[n++] = (struct row_ref){src[i].keys[r], src[i].time[r], i, r};
+    qsort(refs, n, sizeof(*refs), ref_cmp);
+    size_t nout = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || refs[i].time != refs[i - 1].time || strcmp(refs[i].key, refs[i - 1].key))
+            nout++;
+    ch.keys = sl_malloc((nout ? nout : 1) * sizeof(*ch.keys));
+    ch.time = sl_malloc((nout ? nout : 1) * sizeof(*ch.time));
+    if (!ch.keys || !ch.time) goto out;
+    for (size_t c = 0; c < ncols; c++) {
+        int present = 0;
+        enum lp_type type = LP_STRING;
+        for (size_t i = 0; i < nsrc; i++)
+            if (src[i].cols[c].present) {
+                present = 1;
+                type = src[i].cols[c].type;
+            }
+        if (!present || c == 0) continue;
+        ch.cols[c].present = 1;
+        ch.cols[c].type = type;
+        ch.cols[c].v.f = sl_malloc((nout ? nout : 1) * ctype_size(type));
+        ch.cols[c].valid = sl_calloc(nout ? nout : 1, 1);
+        if (!ch.cols[c].v.f || !ch.cols[c].valid) goto out;
+    }
+    size_t o = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        const struct row_ref *rf = &refs[i];
+        if (i == 0 || rf->time != refs[i - 1].time || strcmp(rf->key, refs[i - 1].key)) {
+            o++;
+            ch.keys[o] = rf->key;
+            ch.time[o] = rf->time;
+        }
+        const struct source *s = &src[rf->src];
+        for (size_t c = 1; c < ncols; c++) {
+            const struct buf_col *sc = &s->cols[c];
+            if (!sc->present || !sc->valid[rf->row] || !ch.cols[c].present ||
+                sc->type != ch.cols[c].type)
+                continue;
+            struct buf_col *dc = &ch.cols[c];
+            switch (sc->type) {
+            case LP_FLOAT: dc->v.f[o] = sc->v.f[rf->row]; break;
+            case LP_INTEGER: dc->v.i[o] = sc->v.i[rf->row]; break;
+            case LP_UNSIGNED: dc->v.u[o] = sc->v.u[rf->row]; break;
+            case LP_BOOLEAN: dc->v.b[o] = sc->v.b[rf->row]; break;
+            case LP_STRING: dc->v.s[o] = sc->v.s[rf->row]; break;
+            }
+            dc->valid[o] = 1;
+        }
+    }
+    ch.nrows = nout;
+    rc = nout ? fn(ctx, t, &ch) : 0;
+out:
+    for (size_t c = 0; ch.cols && c < ncols; c++) {
+        sl_free(ch.cols[c].v.f);
+        sl_free(ch.cols[c].valid);
+    }
+    sl_free(ch.cols);
+    sl_free(ch.keys);
+    sl_free(ch.time);
+    sl_free(refs);
+    return rc;
+}
+
+static int scan_partition(struct engine *e, struct cat_table *t, struct buf_table *bt, int64_t ps,
+                          int64_t tmin, int64_t tmax, scan_fn fn, void *ctx);
+
+int storage_scan(struct engine *e, struct cat_db *db, struct cat_table *t, int64_t tmin,
+                 int64_t tmax, scan_fn fn, void *ctx)
+{
+    struct buf_table *bt = buffer_table_find(&e->buffer, db->id, t->id);
+    /* expired rows are invisible at once, before their files are deleted */
+    if (db->retention_ns) {
+        int64_t cut = sl_now_ns() - db->retention_ns;
+        if (cut > tmin) tmin = cut;
+    }
+    /* partition starts to visit: from files and from the buffer */
+    size_t cap = t->nfiles + 16, np = 0;
+    int64_t *starts = sl_malloc(cap * sizeof(*starts));
+    if (!starts) return SL_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < t->nfiles; i++)
+        if (t->files[i].max_time >= tmin && t->files[i].min_time <= tmax)
+            starts[np++] = t->files[i].part_start;
+    if (bt) {
+        pthread_mutex_lock(&bt->lock);
+        size_t need = np + bt->nparts + bt->nsealed;
+        if (need > cap) {
+            int64_t *ns = sl_realloc(starts, need * sizeof(*starts));
+            if (!ns) {
+                pthread_mutex_unlock(&bt->lock);
+                sl_free(starts);
+                return SL_ENOMEM;
+            }
+            starts = ns;
+        }
+        for (size_t i = 0; i < bt->nparts; i++)
+            if (bt->parts[i]->nrows && bt->parts[i]->max_time >= tmin &&
+                bt->parts[i]->min_time <= tmax)
+                starts[np++] = bt->parts[i]->start;
+        for (size_t i = 0; i < bt->nsealed; i++)
+            if (bt->sealed[i]->max_time >= tmin && bt->sealed[i]->min_time <= tmax)
+                starts[np++] = bt->sealed[i]->start;
+        pthread_mutex_unlock(&bt->lock);
+    }
+    /* sort + unique */
+    for (size_t i = 1; i < np; i++)
+        for (size_t k = i; k > 0 && starts[k - 1] > starts[k]; k--) {
+            int64_t x = starts[k];
+            starts[k] = starts[k - 1];
+            starts[k - 1] = x;
+        }
+    size_t u = 0;
+    for (size_t i = 0; i < np; i++)
+        if (u == 0 || starts[u - 1] != starts[i]) starts[u++] = starts[i];
+    np = u;
+
+    for (size_t pi = 0; pi < np && rc == 0; pi++)
+        rc = scan_partition(e, t, bt, starts[pi], tmin, tmax, fn, ctx);
+    sl_free(starts);
+    return rc;
+}
+
+int storage_scan_partition_files(struct engine *e, struct cat_table *t, int64_t part_start,
+                                 scan_fn fn, void *ctx)
+{
+    return scan_partition(e, t, NULL, part_start, INT64_MIN, INT64_MAX, fn, ctx);
+}
+
+static int scan_partition(struct engine *e, struct cat_table *t, struct buf_table *bt, int64_t ps,
+                          int64_t tmin, int64_t tmax, scan_fn fn, void *ctx)
+{
+    int rc = 0;
+    {
+        struct sl_arena arena;
+        sl_arena_init(&arena, 0);
+        size_t maxsrc = t->nfiles + 2 + (bt ? bt->nsealed : 0) + 8;
+        struct source *src = sl_calloc(maxsrc, sizeof(*src));
+        size_t nsrc = 0;
+        if (!src) {
+            sl_arena_release(&arena);
+            return SL_ENOMEM;
+        }
+        for (size_t i = 0; i < t->nfiles && rc == 0; i++) {
+            if (t->files[i].part_start != ps) continue;
+            if (t->files[i].max_time < tmin || t->files[i].min_time > tmax) continue;
+            rc = load_file(e, t, &t->files[i], tmin, tmax, &arena, &src[nsrc++]);
+        }
+        if (rc == 0 && bt) {
+            pthread_mutex_lock(&bt->lock);
+            /* sealed partitions are older than the active one */
+            for (size_t i = 0; i < bt->nsealed && rc == 0 && nsrc + 1 < maxsrc; i++)
+                if (bt->sealed[i]->start == ps)
+                    rc = load_buffer(bt, bt->sealed[i], t->ncols, tmin, tmax, &arena,
+                                     &src[nsrc++]);
+            for (size_t i = 0; i < bt->nparts && rc == 0 && nsrc < maxsrc; i++)
+                if (bt->parts[i]->start == ps)
+                    rc = load_buffer(bt, bt->parts[i], t->ncols, tmin, tmax, &arena,
+                                     &src[nsrc++]);
+            pthread_mutex_unlock(&bt->lock);
+        }
+        if (rc == 0) rc = merge_and_emit(t, ps, src, nsrc, tmin, tmax, fn, ctx);
+        for (size_t i = 0; i < nsrc; i++) source_release(&src[i], t->ncols);
+        sl_free(src);
+        sl_arena_release(&arena);
+    }
+    return rc;
+}

@@ -1,0 +1,272 @@
+/* test_storage_engine.c — the write path: validation, per-line errors, WAL replay. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "common/fsutil.h"
+#include "storage/engine.h"
+#include "storage/persist.h"
+#include "storage/scan.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/sluice-eng-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return sl_remove_tree(dir);
+}
+
+static struct engine *open_engine(void)
+{
+    struct engine_opts o = {.data_dir = dir};
+    struct engine *e = NULL;
+    char err[512] = "";
+    int rc = engine_open(&o, &e, err, sizeof(err));
+    if (rc != 0) fprintf(stderr, "engine_open: %s\n", err);
+    assert_int_equal(rc, 0);
+    return e;
+}
+
+static int write_lp(struct engine *e, const char *db, const char *body, enum lp_precision p,
+                    int atomic, struct write_result *res)
+{
+    struct write_req r = {.db = db,
+                          .db_len = strlen(db),
+                          .body = body,
+                          .len = strlen(body),
+                          .precision = p,
+                          .all_or_nothing = atomic,
+                          .may_create_db = 1,
+                          .now_ns = 1700000000000000000LL};
+    return engine_write(e, &r, res);
+}
+
+struct count_ctx {
+    size_t rows;
+    double sum;
+    uint32_t col;
+};
+
+static int count_cb(void *arg, const struct cat_table *t, const struct scan_chunk *c)
+{
+    (void)t;
+    struct count_ctx *cc = arg;
+    cc->rows += c->nrows;
+    const struct buf_col *col = cc->col < c->ncols ? &c->cols[cc->col] : NULL;
+    for (size_t r = 0; col && col->present && r < c->nrows; r++)
+        if (col->valid[r]) cc->sum += col->type == LP_FLOAT ? col->v.f[r] : (double)col->v.i[r];
+    return 0;
+}
+
+/* Number of merged rows of db.table (files and buffer) and the sum of field. */
+static size_t count_rows(struct engine *e, const char *db, const char *table, double *sum_f,
+                         const char *field)
+{
+    struct count_ctx cc = {0, 0, UINT32_MAX};
+    catalog_rdlock(e->catalog);
+    struct cat_db *d = catalog_db_get(e->catalog, db, strlen(db));
+    struct cat_table *t = d ? cat_db_table_get(d, table, strlen(table)) : NULL;
+    struct cat_column *c = t ? cat_table_column_get(t, field, strlen(field)) : NULL;
+    if (c) cc.col = c->id;
+    if (t) assert_int_equal(storage_scan(e, d, t, INT64_MIN, INT64_MAX, count_cb, &cc), 0);
+    catalog_unlock(e->catalog);
+    *sum_f = cc.sum;
+    return cc.rows;
+}
+
+static void test_write_and_replay(void **state)
+{
+    (void)state;
+    struct engine *e = open_engine();
+    struct write_result res;
+    assert_int_equal(write_lp(e, "db1",
+                              "cpu,host=a usage=1.5 1000\n"
+                              "cpu,host=b usage=2.5 1000\n"
+                              "# comment\n"
+                              "mem,host=a used=10i 1000\n",
+                              LP_PREC_NS, 0, &res),
+                     0);
+    assert_int_equal(res.accepted, 3);
+    assert_int_equal(res.rejected, 0);
+    assert_true(res.db_created);
+    write_result_release(&res);
+    /* last write wins, field merge */
+    assert_int_equal(write_lp(e, "db1", "cpu,host=a usage=3.5,extra=1 1000", LP_PREC_NS, 0, &res),
+                     0);
+    write_result_release(&res);
+    double sum;
+    assert_int_equal(count_rows(e, "db1", "cpu", &sum, "usage"), 2);
+    assert_true(sum == 6.0);
+    engine_close(e);
+
+    e = open_engine(); /* replays the WAL */
+    assert_int_equal(count_rows(e, "db1", "cpu", &sum, "usage"), 2);
+    assert_true(sum == 6.0);
+    assert_int_equal(count_rows(e, "db1", "mem", &sum, "used"), 1);
+    assert_true(sum == 10.0);
+    engine_close(e);
+}
+
+static void test_per_line_errors(void **state)
+{
+    (void)state;
+    struct engine *e = open_engine();
+    struct write_result res;
+    assert_int_equal(write_lp(e, "db", "m v=1 1\n", LP_PREC_NS, 0, &res), 0);
+    write_result_release(&res);
+    assert_int_equal(write_lp(e, "db",
+                              "m v=2 2\n"        /* ok */
+                              "m v=3i 3\n"       /* type conflict */
+                              "m v= 4\n"         /* parse error */
+                              "m,v=x w=1 5\n"    /* tag named like an existing field */
+                              "m v=6 6\n",       /* ok */
+                              LP_PREC_NS, 0, &res),
+                     0);
+    assert_int_equal(res.accepted, 2);
+    assert_int_equal(res.rejected, 3);
+    assert_int_equal(res.nerrors, 3);
+    assert_int_equal(res.errors[0].line, 2);
+    assert_int_equal(res.errors[0].kind, WRITE_ERR_CONFLICT);
+    assert_non_null(strstr(res.errors[0].message,
+                           "field type conflict: input field \"v\" on measurement \"m\" is type "
+                           "integer, already exists as type float"));
+    assert_int_equal(res.errors[1].line, 3);
+    assert_int_equal(res.errors[1].kind, WRITE_ERR_PARSE);
+    assert_true(res.errors[1].column > 1);
+    assert_int_equal(res.errors[2].line, 4);
+    write_result_release(&res);
+    double sum;
+    assert_int_equal(count_rows(e, "db", "m", &sum, "v"), 3);
+    assert_true(sum == 9.0);
+    /* atomic: nothing written */
+    assert_int_equal(write_lp(e, "db", "m v=7 7\nm v=oops 8\n", LP_PREC_NS, 1, &res), 0);
+    assert_int_equal(res.accepted, 0);
+    write_result_release(&res);
+    assert_int_equal(count_rows(e, "db", "m", &sum, "v"), 3);
+    engine_close(e);
+    /* the filtered record replays to the same rows */
+    e = open_engine();
+    assert_int_equal(count_rows(e, "db", "m", &sum, "v"), 3);
+    assert_true(sum == 9.0);
+    engine_close(e);
+}
+
+static void test_precision_and_default_time(void **state)
+{
+    (void)state;
+    struct engine *e = open_engine();
+    struct write_result res;
+    assert_int_equal(write_lp(e, "p", "m v=1 1609459200\nm v=2\n", LP_PREC_S, 0, &res), 0);
+    assert_int_equal(res.accepted, 2);
+    write_result_release(&res);
+    double sum;
+    assert_int_equal(count_rows(e, "p", "m", &sum, "v"), 2);
+    engine_close(e);
+    e = open_engine();
+    assert_int_equal(count_rows(e, "p", "m", &sum, "v"), 2);
+    engine_close(e);
+}
+
+static void test_retention_and_unknown_db(void **state)
+{
+    (void)state;
+    struct engine *e = open_engine();
+    assert_int_equal(engine_db_create(e, "short", 5, 3600LL * 1000000000LL), 0);
+    assert_int_equal(engine_db_create(e, "short", 5, 0), SL_EEXIST);
+    struct write_result res;
+    /* now_ns is 1.7e18; a point from 1970 is far outside a one-hour retention */
+    assert_int_equal(write_lp(e, "short", "m v=1 5\nm v=2 1700000000000000000\n", LP_PREC_NS, 0,
+                              &res),
+                     0);
+    assert_int_equal(res.accepted, 1);
+    assert_int_equal(res.rejected_by_kind[WRITE_ERR_RETENTION], 1);
+    write_result_release(&res);
+    struct write_req r = {.db = "nope", .db_len = 4, .body = "m v=1", .len = 5,
+                          .may_create_db = 0, .now_ns = 1};
+    assert_int_equal(engine_write(e, &r, &res), SL_ENOENT);
+    write_result_release(&res);
+    assert_int_equal(engine_db_drop(e, "short", 5), 0);
+    engine_close(e);
+    e = open_engine();
+    double sum;
+    assert_int_equal(count_rows(e, "short", "m", &sum, "v"), 0);
+    engine_close(e);
+}
+
+static void test_persist_compact_restart(void **state)
+{
+    (void)state;
+    struct engine *e = open_engine();
+    struct write_result res;
+    char line[128];
+    for (int round = 0; round < 5; round++) {
+        /* each round overwrites the same points with a new value and adds one */
+        struct sl_buf b;
+        sl_buf_init(&b, 0);
+        for (int i = 0; i < 100; i++) {
+            snprintf(line, sizeof(line), "m,host=h%d v=%d,s=\"r%d\" %lld\n", i % 7, round, round,
+                     1700000000000000000LL + i * 1000000000LL);
+            sl_buf_adds(&b, line);
+        }
+        snprintf(line, sizeof(line), "m,host=extra v=%d %lld\n", round,
+                 1700000000000000000LL + (200 + round) * 1000000000LL);
+        sl_buf_adds(&b, line);
+        assert_int_equal(write_lp(e, "pc", b.ptr, LP_PREC_NS, 0, &res), 0);
+        assert_int_equal(res.accepted, 101);
+        write_result_release(&res);
+        sl_buf_release(&b);
+        assert_int_equal(storage_persist(e, 1), 0);
+    }
+    double sum;
+    assert_int_equal(count_rows(e, "pc", "m", &sum, "v"), 105);
+    assert_true(sum == 100 * 4 + 0 + 1 + 2 + 3 + 4);
+    catalog_rdlock(e->catalog);
+    struct cat_table *t = cat_db_table_get(catalog_db_get(e->catalog, "pc", 2), "m", 1);
+    size_t files_before = t->nfiles;
+    catalog_unlock(e->catalog);
+    assert_true(files_before >= 5);
+    assert_int_equal(storage_compact(e, 2), 0);
+    catalog_rdlock(e->catalog);
+    size_t files_after = t->nfiles;
+    catalog_unlock(e->catalog);
+    assert_true(files_after < files_before);
+    assert_int_equal(count_rows(e, "pc", "m", &sum, "v"), 105);
+    assert_true(sum == 100 * 4 + 0 + 1 + 2 + 3 + 4);
+    engine_close(e);
+    /* an orphan file (written, never registered) disappears at start-up */
+    char orphan[256];
+    snprintf(orphan, sizeof(orphan), "%s/dbs/pc/m/orphan.parquet", dir);
+    assert_int_equal(sl_file_write_atomic(orphan, "x", 1, 0644), 0);
+    e = open_engine();
+    assert_int_equal(access(orphan, F_OK), -1);
+    assert_int_equal(count_rows(e, "pc", "m", &sum, "v"), 105);
+    assert_true(sum == 100 * 4 + 0 + 1 + 2 + 3 + 4);
+    engine_close(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_and_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_per_line_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_precision_and_default_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_and_unknown_db, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persist_compact_restart, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
