@@ -26,6 +26,11 @@
  *   any other 4xx            dropped at once: the data will not become valid
  *                            by resending it (e.g. 400 malformed line, 404
  *                            unknown database, 422 type conflict).
+ *                            Servers with partial-write semantics (v1, v3)
+ *                            may have kept the valid lines of such a batch;
+ *                            the writer cannot know which, so it counts the
+ *                            whole batch as dropped and passes the server's
+ *                            body (which names the bad lines) to the callback.
  * Every drop (and every failed attempt that will be retried) is reported to the
  * error callback with the HTTP status and the server's error body, and counted
  * in the statistics. A batch is never both delivered and dropped, and a line

@@ -173,7 +173,7 @@ int agent_prepare(struct agent *a)
         if (c->collection_jitter < 0) c->collection_jitter = a->opt.collection_jitter;
         if (c->collection_offset < 0) c->collection_offset = a->opt.collection_offset;
     }
-    qsort(a->processors, a->nprocessors, sizeof(*a->processors), proc_cmp);
+    if (a->nprocessors > 1) qsort(a->processors, a->nprocessors, sizeof(*a->processors), proc_cmp);
     for (size_t i = 0; i < a->noutputs; i++) {
         struct agent_output *o = a->outputs[i];
         struct plugin_common *c = &o->c;

@@ -438,7 +438,7 @@ int agent_config_load(struct agent *a, const struct agent_load_opts *o, char *er
             names[n++] = s;
         }
         closedir(d);
-        if (rc == 0) qsort(names, n, sizeof(*names), name_cmp);
+        if (rc == 0 && n > 1) qsort(names, n, sizeof(*names), name_cmp);
         for (size_t i = 0; i < n; i++) {
             if (rc == 0) {
                 size_t pl = strlen(o->dir) + strlen(names[i]) + 2;

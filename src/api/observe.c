@@ -77,10 +77,10 @@ void api_metrics(struct api_server *s, struct http_req *req, struct http_resp *r
     size_t nb = sizeof(ws.sync_hist) / sizeof(ws.sync_hist[0]);
     for (size_t i = 0; i < nb; i++) {
         cum += ws.sync_hist[i];
-        /* bucket i holds syncs of < 2^i microseconds (the last is open-ended) */
+        /* bucket i holds syncs of [2^i, 2^(i+1)) microseconds (the last is open-ended) */
         if (i + 1 < nb)
             sl_buf_addf(b, "sluice_wal_sync_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                        (double)(1ull << i) / 1e6, cum);
+                        (double)(2ull << i) / 1e6, cum);
     }
     sl_buf_addf(b, "sluice_wal_sync_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
     sl_buf_addf(b, "sluice_wal_sync_duration_seconds_sum %.9f\n", ws.sync_ns_total / 1e9);

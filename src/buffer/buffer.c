@@ -72,6 +72,8 @@ static void table_free(struct buf_table *t)
     }
     sl_free(t->series);
     sl_free(t->series_index);
+    for (size_t i = 0; i < t->aliases_cap; i++) sl_free(t->aliases[i].key);
+    sl_free(t->aliases);
     sl_free(t->parts);
     pthread_mutex_destroy(&t->lock);
     sl_free(t);
@@ -173,25 +175,31 @@ static int series_index_grow(struct buf_table *t)
     return 0;
 }
 
-static int series_get(struct buffer *b, struct buf_table *t, const struct buf_row *row,
-                      uint32_t *sid)
+int buffer_series_find_locked(struct buf_table *t, const char *key, size_t len, uint32_t *sid)
 {
-    if ((t->nseries + 1) * 2 > t->series_index_cap) {
-        int rc = series_index_grow(t);
-        if (rc < 0) return rc;
-    }
+    if (!t->series_index_cap) return SL_ENOENT;
     size_t mask = t->series_index_cap - 1;
-    size_t h = sl_hash64(row->series_key, row->series_key_len, 0) & mask;
+    size_t h = sl_hash64(key, len, 0) & mask;
     for (;;) {
         uint32_t v = t->series_index[h];
-        if (!v) break;
+        if (!v) return SL_ENOENT;
         struct buf_series *s = &t->series[v - 1];
-        if (s->key_len == row->series_key_len &&
-            memcmp(s->key, row->series_key, row->series_key_len) == 0) {
+        if (s->key_len == len && memcmp(s->key, key, len) == 0) {
             *sid = v - 1;
             return 0;
         }
         h = (h + 1) & mask;
+    }
+}
+
+int buffer_series_add_locked(struct buffer *b, struct buf_table *t, const char *key, size_t len,
+                             const struct lp_tag *tags, const uint32_t *tag_cols, size_t ntags,
+                             uint32_t *sid)
+{
+    if (buffer_series_find_locked(t, key, len, sid) == 0) return 0;
+    if ((t->nseries + 1) * 2 > t->series_index_cap) {
+        int rc = series_index_grow(t);
+        if (rc < 0) return rc;
     }
     if (t->nseries >= UINT32_MAX - 1) return SL_ETOOBIG;
     struct buf_series *ss = sl_grow(t->series, &t->series_cap, t->nseries + 1, sizeof(*ss));
@@ -199,18 +207,21 @@ static int series_get(struct buffer *b, struct buf_table *t, const struct buf_ro
     t->series = ss;
     struct buf_series *s = &t->series[t->nseries];
     memset(s, 0, sizeof(*s));
-    size_t bytes = row->series_key_len + 1 + row->ntags * (sizeof(uint32_t) + sizeof(char *));
-    s->key = sl_strndup(row->series_key, row->series_key_len);
-    s->tag_cols = sl_calloc(row->ntags ? row->ntags : 1, sizeof(uint32_t));
-    s->tag_vals = sl_calloc(row->ntags ? row->ntags : 1, sizeof(char *));
+    size_t bytes = len + 1 + ntags * (sizeof(uint32_t) + sizeof(char *)) + sizeof(*s);
+    s->key = sl_strndup(key, len);
+    s->tag_cols = sl_calloc(ntags ? ntags : 1, sizeof(uint32_t));
+    s->tag_vals = sl_calloc(ntags ? ntags : 1, sizeof(char *));
     if (!s->key || !s->tag_cols || !s->tag_vals) goto nomem;
-    for (size_t i = 0; i < row->ntags; i++) {
-        s->tag_cols[i] = row->tag_cols[i];
-        if (!(s->tag_vals[i] = sl_strndup(row->tags[i].val, row->tags[i].val_len))) goto nomem;
+    for (size_t i = 0; i < ntags; i++) {
+        s->tag_cols[i] = tag_cols[i];
+        if (!(s->tag_vals[i] = sl_strndup(tags[i].val, tags[i].val_len))) goto nomem;
         s->ntags++;
-        bytes += row->tags[i].val_len + 1;
+        bytes += tags[i].val_len + 1;
     }
-    s->key_len = row->series_key_len;
+    s->key_len = len;
+    size_t mask = t->series_index_cap - 1;
+    size_t h = sl_hash64(key, len, 0) & mask;
+    while (t->series_index[h]) h = (h + 1) & mask;
     t->series_index[h] = (uint32_t)t->nseries + 1;
     *sid = (uint32_t)t->nseries++;
     t->bytes += bytes;
@@ -222,6 +233,73 @@ nomem:
     sl_free(s->tag_cols);
     sl_free(s->key);
     return SL_ENOMEM;
+}
+
+/* ---- aliases ---- */
+
+int buffer_alias_find_locked(struct buf_table *t, const char *key, size_t len, uint32_t *sid)
+{
+    if (!t->aliases_cap) return SL_ENOENT;
+    uint64_t h = sl_hash64(key, len, 7);
+    size_t mask = t->aliases_cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const struct buf_alias *a = &t->aliases[i];
+        if (!a->key) return SL_ENOENT;
+        if (a->hash == h && a->len == len && memcmp(a->key, key, len) == 0) {
+            *sid = a->sid;
+            return 0;
+        }
+    }
+}
+
+static void aliases_clear(struct buffer *b, struct buf_table *t)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < t->aliases_cap; i++) {
+        if (t->aliases[i].key) bytes += t->aliases[i].len + 1;
+        sl_free(t->aliases[i].key);
+    }
+    sl_free(t->aliases);
+    bytes += t->aliases_cap * sizeof(*t->aliases);
+    t->aliases = NULL;
+    t->naliases = t->aliases_cap = 0;
+    t->bytes -= bytes;
+    atomic_fetch_sub(&b->bytes, bytes);
+}
+
+int buffer_alias_add_locked(struct buffer *b, struct buf_table *t, const char *key, size_t len,
+                            uint32_t sid)
+{
+    if (t->naliases >= 2 * t->nseries + 4096) aliases_clear(b, t);
+    if ((t->naliases + 1) * 2 > t->aliases_cap) {
+        size_t cap = t->aliases_cap ? t->aliases_cap * 2 : 1024;
+        struct buf_alias *na = sl_calloc(cap, sizeof(*na));
+        if (!na) return SL_ENOMEM;
+        for (size_t i = 0; i < t->aliases_cap; i++) {
+            struct buf_alias *a = &t->aliases[i];
+            if (!a->key) continue;
+            size_t k = a->hash & (cap - 1);
+            while (na[k].key) k = (k + 1) & (cap - 1);
+            na[k] = *a;
+        }
+        size_t add = (cap - t->aliases_cap) * sizeof(*na);
+        sl_free(t->aliases);
+        t->aliases = na;
+        t->aliases_cap = cap;
+        t->bytes += add;
+        atomic_fetch_add(&b->bytes, add);
+    }
+    char *k = sl_strndup(key, len);
+    if (!k) return SL_ENOMEM;
+    uint64_t h = sl_hash64(key, len, 7);
+    size_t mask = t->aliases_cap - 1;
+    size_t i = h & mask;
+    while (t->aliases[i].key) i = (i + 1) & mask;
+    t->aliases[i] = (struct buf_alias){k, (uint32_t)len, sid, h};
+    t->naliases++;
+    t->bytes += len + 1;
+    atomic_fetch_add(&b->bytes, len + 1);
+    return 0;
 }
 
 /* ---- partitions ---- */
@@ -317,8 +395,18 @@ int buffer_insert_locked(struct buffer *b, struct buf_table *t, const struct buf
                          size_t ncols, uint64_t lsn)
 {
     uint32_t sid;
-    int rc = series_get(b, t, row, &sid);
+    int rc = buffer_series_add_locked(b, t, row->series_key, row->series_key_len, row->tags,
+                                      row->tag_cols, row->ntags, &sid);
     if (rc < 0) return rc;
+    return buffer_append_locked(b, t, sid, row->time, row->vals, row->nvals, ncols, lsn);
+}
+
+int buffer_append_locked(struct buffer *b, struct buf_table *t, uint32_t sid, int64_t time,
+                         const struct buf_value *vals, size_t nvals, size_t ncols, uint64_t lsn)
+{
+    int rc;
+    struct buf_row rowv = {.time = time, .vals = vals, .nvals = nvals};
+    const struct buf_row *row = &rowv;
     struct buf_part *p = part_get(t, row->time);
     if (!p) return SL_ENOMEM;
     size_t bytes = 0;

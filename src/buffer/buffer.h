@@ -36,6 +36,12 @@ struct buf_series {
     char **tag_vals;    /* unescaped values, same order */
 };
 
+struct buf_alias {
+    char *key; /* NULL = empty slot */
+    uint32_t len, sid;
+    uint64_t hash;
+};
+
 struct buf_col {
     enum lp_type type;
     int present; /* the column exists in this partition */
@@ -78,6 +84,9 @@ struct buf_table {
     size_t nseries, series_cap;
     uint32_t *series_index; /* open addressing: key hash -> sid + 1 */
     size_t series_index_cap;
+    /* aliases: series keys as clients write them (tags unsorted) -> sid */
+    struct buf_alias *aliases;
+    size_t naliases, aliases_cap;
     /* partitions, sorted by start */
     struct buf_part **parts;
     size_t nparts, parts_cap;
@@ -141,6 +150,23 @@ void buffer_drop(struct buffer *b, uint32_t db_id, uint32_t table_id);
  * the catalog (columns may have been added since the partition was made). */
 int buffer_insert_locked(struct buffer *b, struct buf_table *t, const struct buf_row *row,
                          size_t ncols, uint64_t lsn);
+
+/* The same in steps, for callers that resolve series themselves: find a
+ * series by canonical key; add it (with its tags) if absent; append a row. */
+int buffer_series_find_locked(struct buf_table *t, const char *key, size_t len, uint32_t *sid);
+int buffer_series_add_locked(struct buffer *b, struct buf_table *t, const char *key, size_t len,
+                             const struct lp_tag *tags, const uint32_t *tag_cols, size_t ntags,
+                             uint32_t *sid);
+int buffer_append_locked(struct buffer *b, struct buf_table *t, uint32_t sid, int64_t time,
+                         const struct buf_value *vals, size_t nvals, size_t ncols, uint64_t lsn);
+
+/* Series aliases: the measurement-and-tags prefix of a line as the client
+ * wrote it (tags in their order) maps to the series, so a line whose tags are
+ * not sorted need not have its canonical key rebuilt every time. Bounded: the
+ * map is cleared when it outgrows twice the series count plus 4096. */
+int buffer_alias_find_locked(struct buf_table *t, const char *key, size_t len, uint32_t *sid);
+int buffer_alias_add_locked(struct buffer *b, struct buf_table *t, const char *key, size_t len,
+                            uint32_t sid);
 
 /* A deduplicated, sorted, read-only copy of one partition's rows. */
 struct buf_snapshot {

@@ -56,19 +56,18 @@ struct ts_warn {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: sluice lint [--precision P] [--format text|jsonl] [--quiet] [FILE|-]...\n"
-            "\n"
-            "Checks line protocol and reports every line a server would reject.\n"
-            "\n"
-            "  --precision P   timestamp unit: n|ns, u|us, ms, s, m, h or auto (default ns)\n"
-            "  --format F      text: FILE:LINE:COLUMN: message for each bad line (default)\n"
-            "                  jsonl: one JSON object per point or error\n"
-            "  --quiet         print only a one-line summary\n"
-            "  -h, --help      show this help\n"
-            "\n"
-            "With no FILE, or when FILE is -, reads standard input.\n"
-            "Exit status: 0 all lines valid, 1 some line rejected, 2 usage or read error.\n");
+    fprintf(f, "usage: sluice lint [--precision P] [--format text|jsonl] [--quiet] [FILE|-]...\n"
+               "\n"
+               "Checks line protocol and reports every line a server would reject.\n"
+               "\n"
+               "  --precision P   timestamp unit: n|ns, u|us, ms, s, m, h or auto (default ns)\n"
+               "  --format F      text: FILE:LINE:COLUMN: message for each bad line (default)\n"
+               "                  jsonl: one JSON object per point or error\n"
+               "  --quiet         print only a one-line summary\n"
+               "  -h, --help      show this help\n"
+               "\n"
+               "With no FILE, or when FILE is -, reads standard input.\n"
+               "Exit status: 0 all lines valid, 1 some line rejected, 2 usage or read error.\n");
 }
 
 static void flush_out(struct lint *L, int force)
@@ -113,8 +112,8 @@ static void emit_warning(struct lint *L, const char *name, const struct ts_warn 
     snprintf(msg, sizeof(msg),
              "%s:%zu: warning: timestamp %lld read at precision %s is %s; it looks like %s "
              "(use --precision %s)%s%zu line(s) like this\n",
-             name, w->first_line, (long long)w->first_raw, L->prec_name, when, w->guess,
-             w->guess, "; ", w->count);
+             name, w->first_line, (long long)w->first_raw, L->prec_name, when, w->guess, w->guess,
+             "; ", w->count);
     if (L->format == FMT_TEXT) {
         sl_buf_adds(&L->out, msg);
     } else {
@@ -155,8 +154,10 @@ static void json_point(struct sl_buf *b, const struct lp_point *pt)
         sl_buf_addc(b, '}');
     }
     sl_buf_adds(b, "},\"time\":");
-    if (pt->has_time) sl_buf_add_i64(b, pt->time);
-    else sl_buf_adds(b, "null");
+    if (pt->has_time)
+        sl_buf_add_i64(b, pt->time);
+    else
+        sl_buf_adds(b, "null");
     sl_buf_adds(b, "}\n");
 }
 
@@ -242,7 +243,7 @@ static int lint_path(struct lint *L, const char *path)
     int rc = 0;
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (m != MAP_FAILED) {
             madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL | MADV_WILLNEED);
             rc = lint_buffer(L, name, m, (size_t)st.st_size);
@@ -302,8 +303,10 @@ int cmd_lint(int argc, char **argv)
             L.prec_name = names[L.opts.precision];
         } else if (!strncmp(a, "--format", 8) && (a[8] == 0 || a[8] == '=')) {
             val = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-            if (val && !strcmp(val, "text")) L.format = FMT_TEXT;
-            else if (val && !strcmp(val, "jsonl")) L.format = FMT_JSONL;
+            if (val && !strcmp(val, "text"))
+                L.format = FMT_TEXT;
+            else if (val && !strcmp(val, "jsonl"))
+                L.format = FMT_JSONL;
             else {
                 fprintf(stderr, "sluice lint: invalid format '%s' (use text or jsonl)\n",
                         val ? val : "");

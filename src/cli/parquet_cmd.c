@@ -24,9 +24,9 @@
 enum { G_TIME, G_HOST, G_REGION, G_USAGE, G_COUNT, G_BYTES, G_UP, G_MSG, G_NCOLS };
 
 static const struct pq_column_spec gen_cols[G_NCOLS] = {
-    {"time", PQ_TIME_NS, 0, 0},  {"host", PQ_STRING, 0, 1}, {"region", PQ_STRING, 1, 1},
-    {"usage", PQ_DOUBLE, 1, 0},  {"count", PQ_INT64, 1, 0}, {"bytes", PQ_UINT64, 1, 0},
-    {"up", PQ_BOOL, 1, 0},       {"msg", PQ_STRING, 1, 0},
+    {"time", PQ_TIME_NS, 0, 0}, {"host", PQ_STRING, 0, 1}, {"region", PQ_STRING, 1, 1},
+    {"usage", PQ_DOUBLE, 1, 0}, {"count", PQ_INT64, 1, 0}, {"bytes", PQ_UINT64, 1, 0},
+    {"up", PQ_BOOL, 1, 0},      {"msg", PQ_STRING, 1, 0},
 };
 
 /* Row i of the sample (keep in sync with tests/e2e/test_parquet_readers.mjs):
@@ -84,10 +84,14 @@ static void gen_row(uint64_t i, struct gen_row *r, char *msgbuf, size_t msgcap)
 
 static int parse_codec(const char *s, enum pq_codec *c)
 {
-    if (!strcmp(s, "zstd")) *c = PQ_CODEC_ZSTD;
-    else if (!strcmp(s, "snappy")) *c = PQ_CODEC_SNAPPY;
-    else if (!strcmp(s, "none")) *c = PQ_CODEC_NONE;
-    else return -1;
+    if (!strcmp(s, "zstd"))
+        *c = PQ_CODEC_ZSTD;
+    else if (!strcmp(s, "snappy"))
+        *c = PQ_CODEC_SNAPPY;
+    else if (!strcmp(s, "none"))
+        *c = PQ_CODEC_NONE;
+    else
+        return -1;
     return 0;
 }
 
@@ -197,7 +201,8 @@ static int dump_rows(struct pq_reader *r, size_t rg, long long *budget)
     struct pq_column_buf *bufs = sl_calloc(nc, sizeof *bufs);
     if (!bufs) return SL_ENOMEM;
     int rc = 0;
-    for (size_t c = 0; c < nc && rc == 0; c++) rc = pq_reader_read_column(r, rg, c, &bufs[c]);
+    for (size_t c = 0; c < nc && rc == 0; c++)
+        rc = pq_reader_read_column(r, rg, c, &bufs[c]);
     if (rc < 0) {
         fprintf(stderr, "sluice parquet-dump: %s\n", pq_reader_errmsg(r));
         goto out;
@@ -230,7 +235,8 @@ static int dump_rows(struct pq_reader *r, size_t rg, long long *budget)
     }
     sl_buf_release(&line);
 out:
-    for (size_t c = 0; c < nc; c++) pq_column_buf_release(&bufs[c]);
+    for (size_t c = 0; c < nc; c++)
+        pq_column_buf_release(&bufs[c]);
     sl_free(bufs);
     return rc;
 }
@@ -258,8 +264,8 @@ static int run_dump(int argc, char **argv)
         return 1;
     }
     size_t nc = pq_reader_num_columns(r), ng = pq_reader_num_row_groups(r);
-    printf("file: %s\nrows: %" PRId64 "\nrow groups: %zu\ncolumns:\n", path,
-           pq_reader_num_rows(r), ng);
+    printf("file: %s\nrows: %" PRId64 "\nrow groups: %zu\ncolumns:\n", path, pq_reader_num_rows(r),
+           ng);
     for (size_t c = 0; c < nc; c++) {
         const struct pq_column_info *ci = pq_reader_column(r, c);
         printf("  %s %s%s\n", ci->name, pq_ctype_name(ci->type), ci->nullable ? " nullable" : "");
@@ -299,7 +305,8 @@ static int run_dump(int argc, char **argv)
     }
     sl_buf_release(&b);
     if (limit != 0) printf("rows:\n");
-    for (size_t g = 0; g < ng && limit != 0 && rc == 0; g++) rc = dump_rows(r, g, &limit);
+    for (size_t g = 0; g < ng && limit != 0 && rc == 0; g++)
+        rc = dump_rows(r, g, &limit);
     pq_reader_close(r);
     return rc < 0 ? 1 : 0;
 usage:

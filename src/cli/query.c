@@ -144,9 +144,11 @@ int cmd_query(int argc, char **argv)
         /* v1 reports statement errors inside a 200 answer */
         if (v1 && strstr(body, "\"error\":")) code = 1;
     } else {
-        if (status)
-            fprintf(stderr, "sluice query: HTTP %ld: %.*s\n", status, (int)len, body ? body : "");
-        else
+        if (status) {
+            while (len && (body[len - 1] == '\n' || body[len - 1] == '\r'))
+                len--;
+            fprintf(stderr, "sluice query: HTTP %ld: %.*s\n", status, (int)len, body);
+        } else
             fprintf(stderr, "sluice query: %s%s%s\n", sl_strerror(rc), body ? ": " : "",
                     body ? body : "");
         code = rc == SL_EINVAL && !status && !body ? 2 : 1;

@@ -67,7 +67,8 @@ static void on_error(void *ctx, const struct sl_write_error *e)
 {
     (void)ctx;
     if (e->dropped)
-        fprintf(stderr, "sluice write: batch of %zu lines not written: %s\n", e->lines, e->message);
+        fprintf(stderr, "sluice write: server rejected a batch of %zu lines: %s\n", e->lines,
+                e->message);
     else
         fprintf(stderr, "sluice write: attempt %d failed, retrying: %s\n", e->attempt, e->message);
 }

@@ -418,10 +418,13 @@ static void deliver(struct sl_writer *w, const char *data, size_t len, size_t li
             deliver(w, data + cut, len - cut, lines - half);
             return;
         }
-        if (status)
-            snprintf(msg, sizeof(msg), "HTTP %ld: %s", status,
-                     w->resp.body.len ? w->resp.body.ptr : "(empty body)");
-        else
+        if (status) {
+            size_t bl = w->resp.body.len;
+            while (bl && (w->resp.body.ptr[bl - 1] == '\n' || w->resp.body.ptr[bl - 1] == '\r'))
+                bl--;
+            snprintf(msg, sizeof(msg), "HTTP %ld: %.*s", status, (int)(bl ? bl : 12),
+                     bl ? w->resp.body.ptr : "(empty body)");
+        } else
             snprintf(msg, sizeof(msg), "%s", w->resp.err[0] ? w->resp.err : "request failed");
         if (a == CLIENT_DROP) {
             pthread_mutex_lock(&w->mu);

@@ -33,7 +33,7 @@ int sl_buf_add(struct sl_buf *b, const void *p, size_t n);
 int sl_buf_addc(struct sl_buf *b, char c);
 int sl_buf_adds(struct sl_buf *b, const char *s);
 int sl_buf_addf(struct sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int sl_buf_vaddf(struct sl_buf *b, const char *fmt, va_list ap);
+int sl_buf_vaddf(struct sl_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 int sl_buf_add_i64(struct sl_buf *b, int64_t v);
 int sl_buf_add_u64(struct sl_buf *b, uint64_t v);
 /* Appends s as a JSON string literal, quotes included. */

@@ -226,7 +226,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             else if (strcasecmp(ce, "identity") != 0) r->bad_encoding = 1;
         }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->o.max_body) r->too_large = 1;
+        unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0;
+        if (clen > s->o.max_body) r->too_large = 1;
+        /* one allocation for the whole body instead of doubling as it arrives */
+        else if (clen && sl_buf_reserve(&r->body, (size_t)clen) < 0) r->too_large = 1;
         *con_cls = r;
         if (r->too_large) {
             /* Answer before reading the body: clients that send Expect:

@@ -107,8 +107,10 @@ enum lp_num_rc lp_parse_float(const char *s, size_t n, double *out)
     }
     if (!truncated && mant <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22) {
         double v = (double)mant;
-        if (exp10 < 0) v /= k_pow10[-exp10];
-        else v *= k_pow10[exp10];
+        if (exp10 < 0)
+            v /= k_pow10[-exp10];
+        else
+            v *= k_pow10[exp10];
         *out = neg ? -v : v;
         return LP_NUM_OK;
     }
@@ -166,7 +168,8 @@ size_t lp_fmt_u64(uint64_t v, char *out)
         tmp[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
     return n;
 }
 

@@ -38,6 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "common/err.h"
 #include "common/mem.h"
 #include "lp/lp.h"
@@ -46,8 +50,8 @@
 /* Bytes that end (or need care in) an element. */
 enum { C_COMMA = 1, C_SPACE = 2, C_EQ = 4, C_BSL = 8 };
 #define MEAS_STOP (C_COMMA | C_SPACE | C_BSL)
-#define KEY_STOP (C_COMMA | C_SPACE | C_EQ | C_BSL)
-#define VAL_STOP (C_COMMA | C_SPACE)
+#define KEY_STOP  (C_COMMA | C_SPACE | C_EQ | C_BSL)
+#define VAL_STOP  (C_COMMA | C_SPACE)
 
 static const unsigned char k_class[256] = {
     [','] = C_COMMA,
@@ -74,11 +78,20 @@ int lp_precision_parse(const char *s, enum lp_precision *out)
         const char *name;
         enum lp_precision p;
     } names[] = {
-        {"n", LP_PREC_NS},           {"ns", LP_PREC_NS},          {"nanosecond", LP_PREC_NS},
-        {"u", LP_PREC_US},           {"us", LP_PREC_US},          {"\xc2\xb5s", LP_PREC_US},
-        {"microsecond", LP_PREC_US}, {"ms", LP_PREC_MS},          {"millisecond", LP_PREC_MS},
-        {"s", LP_PREC_S},            {"second", LP_PREC_S},       {"m", LP_PREC_M},
-        {"h", LP_PREC_H},            {"auto", LP_PREC_AUTO},
+        {"n", LP_PREC_NS},
+        {"ns", LP_PREC_NS},
+        {"nanosecond", LP_PREC_NS},
+        {"u", LP_PREC_US},
+        {"us", LP_PREC_US},
+        {"\xc2\xb5s", LP_PREC_US},
+        {"microsecond", LP_PREC_US},
+        {"ms", LP_PREC_MS},
+        {"millisecond", LP_PREC_MS},
+        {"s", LP_PREC_S},
+        {"second", LP_PREC_S},
+        {"m", LP_PREC_M},
+        {"h", LP_PREC_H},
+        {"auto", LP_PREC_AUTO},
     };
     if (!s) return SL_EINVAL;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -126,15 +139,45 @@ void lp_parser_release(struct lp_parser *p)
     p->tags_cap = p->fields_cap = p->scratch_cap = p->scratch_len = p->order_cap = 0;
 }
 
+/*
+ * Returns the first byte in [q, e) whose class is in `stop` (a constant at
+ * every call site, so the unused compares fold away), or e. SSE2 checks 16
+ * bytes at a time; names and values are mostly 3 to 20 bytes long.
+ */
+static inline __attribute__((always_inline)) const char *find_stop(const char *q, const char *e,
+                                                                   unsigned stop)
+{
+#if defined(__SSE2__)
+    const __m128i comma = _mm_set1_epi8(','), space = _mm_set1_epi8(' ');
+    const __m128i eq = _mm_set1_epi8('='), bsl = _mm_set1_epi8('\\');
+    while (e - q >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, space));
+        if (stop & C_EQ) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, eq));
+        if (stop & C_BSL) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, bsl));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask) return q + __builtin_ctz(mask);
+        q += 16;
+    }
+#endif
+    while (q < e && !(k_class[(unsigned char)*q] & stop))
+        q++;
+    return q;
+}
+
 /* ---- per-line state ---- */
 
 struct line {
     struct lp_parser *p;
     const char *start; /* first byte of the line */
     const char *end;   /* line end (CR of a CRLF excluded) */
+    const char *eol;   /* the LF ending the line, or the end of input */
+    size_t extra;      /* LFs inside quoted strings of this line */
     struct lp_error *err;
     int nomem;
 };
+
+static const char *find_eol(const char *s, const char *e, size_t *nl);
 
 __attribute__((format(printf, 3, 4))) static int fail(struct line *l, const char *at,
                                                       const char *fmt, ...)
@@ -164,11 +207,16 @@ static const char *excerpt(const char *s, size_t n, char *out, size_t cap)
 }
 #define EXC(s, n) excerpt((s), (n), (char[48]){0}, 48)
 
+/* Sizes scratch for every unescaped copy of the current line before the
+ * first one, so copies never move. The line may continue past l->end when a
+ * later string holds an LF: find_eol() gives its true end. */
 static int ensure_scratch(struct line *l)
 {
     struct lp_parser *p = l->p;
-    size_t need = (size_t)(l->end - l->start) + 1;
-    if (p->scratch_len != 0 || p->scratch_cap >= need) return 0;
+    if (p->scratch_len != 0) return 0;
+    size_t nl = 0;
+    size_t need = (size_t)(find_eol(l->start, p->end, &nl) - l->start) + 1;
+    if (p->scratch_cap >= need) return 0;
     char *s = sl_realloc(p->scratch, need);
     if (!s) {
         l->nomem = 1;
@@ -177,6 +225,13 @@ static int ensure_scratch(struct line *l)
     p->scratch = s;
     p->scratch_cap = need;
     return 0;
+}
+
+/* Whether n more bytes fit in scratch (always true when the parser and
+ * find_eol agree on the line end; checked so that no input can overflow). */
+static inline int scratch_room(const struct lp_parser *p, const char *d, size_t n)
+{
+    return (size_t)(d - p->scratch) + n <= p->scratch_cap;
 }
 
 /* Escape sets: which byte after a backslash is an escape in an element. */
@@ -193,21 +248,38 @@ static inline int is_escapable(enum esc_kind k, char c)
  * Sets *out and *out_len to the unescaped name. Returns the stop position or
  * NULL after fail().
  */
-static const char *scan_name(struct line *l, const char *s, unsigned stop, enum esc_kind ek,
-                             const char *what, const char **out, size_t *out_len)
+static const char *scan_name_slow(struct line *l, const char *s, const char *q, unsigned stop,
+                                  enum esc_kind ek, const char *what, const char **out,
+                                  size_t *out_len);
+
+static inline __attribute__((always_inline)) const char *
+scan_name(struct line *l, const char *s, unsigned stop, enum esc_kind ek, const char *what,
+          const char **out, size_t *out_len)
 {
-    const char *e = l->end, *q = s;
-    while (q < e && !(k_class[(unsigned char)*q] & stop)) q++;
-    if (q == e || *q != '\\') {
-        *out = s;
-        *out_len = (size_t)(q - s);
-        if (*out_len > l->p->opts.max_name)
-            return fail(l, s, "%s is %zu bytes long, over the limit of %zu bytes", what,
-                        *out_len, l->p->opts.max_name),
-                   NULL;
-        return q;
-    }
-    /* slow path: unescape into scratch */
+    const char *e = l->end, *q;
+    if (stop == KEY_STOP)
+        q = find_stop(s, e, KEY_STOP);
+    else
+        q = find_stop(s, e, MEAS_STOP);
+    if (__builtin_expect(q < e && *q == '\\', 0))
+        return scan_name_slow(l, s, q, stop, ek, what, out, out_len);
+    *out = s;
+    *out_len = (size_t)(q - s);
+    if (__builtin_expect(*out_len > l->p->opts.max_name, 0))
+        return fail(l, s, "%s is %zu bytes long, over the limit of %zu bytes", what, *out_len,
+                    l->p->opts.max_name),
+               NULL;
+    return q;
+}
+
+/* scan_name() for a name with escapes: unescapes into scratch from q, the
+ * first backslash. */
+static __attribute__((noinline)) const char *scan_name_slow(struct line *l, const char *s,
+                                                            const char *q, unsigned stop,
+                                                            enum esc_kind ek, const char *what,
+                                                            const char **out, size_t *out_len)
+{
+    const char *e = l->end;
     if (ensure_scratch(l) < 0) return NULL;
     struct lp_parser *p = l->p;
     char *d0 = p->scratch + p->scratch_len, *d = d0;
@@ -215,6 +287,7 @@ static const char *scan_name(struct line *l, const char *s, unsigned stop, enum 
     d += q - s;
     while (q < e) {
         char c = *q;
+        if (!scratch_room(p, d, 2)) return fail(l, s, "%s cannot be parsed", what), NULL;
         if (c == '\\') {
             if (q + 1 == e)
                 return fail(l, q, "%s ends with a lone backslash; write \\\\ for a backslash",
@@ -263,6 +336,8 @@ static int grow_fields(struct lp_parser *p, size_t need)
 
 static inline int name_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
+    /* most keys differ in their first byte: decide without calling memcmp */
+    if (an && bn && a[0] != b[0]) return (unsigned char)a[0] < (unsigned char)b[0] ? -1 : 1;
     size_t n = an < bn ? an : bn;
     int c = memcmp(a, b, n);
     if (c) return c;
@@ -278,7 +353,8 @@ static int tag_cmp(const void *a, const void *b)
 void lp_sort_tags(struct lp_tag *tags, size_t n)
 {
     size_t i = 1;
-    while (i < n && tag_cmp(&tags[i - 1], &tags[i]) <= 0) i++;
+    while (i < n && tag_cmp(&tags[i - 1], &tags[i]) <= 0)
+        i++;
     if (i >= n) return; /* already sorted: the common case */
     if (n > 24) {
         qsort(tags, n, sizeof(*tags), tag_cmp);
@@ -302,14 +378,32 @@ static int is_time_key(const char *k, size_t n)
 
 /* ---- field values ---- */
 
+/* A string ran past the current line end (it holds an LF): the line goes on
+ * to the LF after the closing quote q. */
+static void extend_line(struct line *l, const char *q)
+{
+    const char *E = l->p->end;
+    for (const char *x = l->end; x < q; x++) {
+        x = memchr(x, '\n', (size_t)(q - x));
+        if (!x) break;
+        l->extra++;
+    }
+    const char *lf = q + 1 < E ? memchr(q + 1, '\n', (size_t)(E - q - 1)) : NULL;
+    l->eol = lf ? lf : E;
+    l->end = l->eol;
+    if (l->end > q + 1 && l->end[-1] == '\r') l->end--;
+}
+
 static const char *parse_string(struct line *l, const char *s, struct lp_field *f)
 {
-    /* s points at the opening quote */
-    const char *e = l->end, *q = s + 1, *b = q;
+    /* s points at the opening quote; a string may run across LFs, so the
+     * bound is the end of input, not of the line */
+    const char *E = l->p->end, *q = s + 1, *b = q;
     for (;;) {
         const char *hit = q;
-        while (hit < e && *hit != '"' && *hit != '\\') hit++;
-        if (hit == e)
+        while (hit < E && *hit != '"' && *hit != '\\')
+            hit++;
+        if (hit == E)
             return fail(l, s, "unterminated string value for field \"%s\": missing closing quote",
                         EXC(f->key, f->key_len)),
                    NULL;
@@ -317,27 +411,30 @@ static const char *parse_string(struct line *l, const char *s, struct lp_field *
             q = hit;
             break;
         }
-        if (hit + 1 == e)
+        if (hit + 1 == E)
             return fail(l, hit,
                         "unterminated string value for field \"%s\": it ends with a backslash",
                         EXC(f->key, f->key_len)),
                    NULL;
-        q = hit + 2;
         goto escaped;
     }
     f->v.s.ptr = b;
     f->v.s.len = (size_t)(q - b);
     goto done;
 escaped:
-    /* slow path: copy with unescaping; q is past the first escape pair */
+    /* slow path: copy with unescaping */
     if (ensure_scratch(l) < 0) return NULL;
     {
         struct lp_parser *p = l->p;
         char *d0 = p->scratch + p->scratch_len, *d = d0;
         q = b;
-        while (q < e && *q != '"') {
+        while (q < E && *q != '"') {
+            if (!scratch_room(p, d, 2))
+                return fail(l, s, "string value of field \"%s\" cannot be parsed",
+                            EXC(f->key, f->key_len)),
+                       NULL;
             if (*q == '\\') {
-                if (q + 1 == e) break;
+                if (q + 1 == E) break;
                 if (q[1] == '"' || q[1] == '\\') {
                     *d++ = q[1];
                 } else {
@@ -349,7 +446,7 @@ escaped:
             }
             *d++ = *q++;
         }
-        if (q == e)
+        if (q >= E || *q != '"')
             return fail(l, s, "unterminated string value for field \"%s\": missing closing quote",
                         EXC(f->key, f->key_len)),
                    NULL;
@@ -358,14 +455,19 @@ escaped:
         p->scratch_len += f->v.s.len;
     }
 done:
+    if (q >= l->end) extend_line(l, q);
     if (f->v.s.len > l->p->opts.max_string)
-        return fail(l, s, "string value of field \"%s\" is %zu bytes long, over the limit of %zu bytes",
+        return fail(l, s,
+                    "string value of field \"%s\" is %zu bytes long, over the limit of %zu bytes",
                     EXC(f->key, f->key_len), f->v.s.len, l->p->opts.max_string),
                NULL;
     f->type = LP_STRING;
     q++; /* closing quote */
+    const char *e = l->end;
     if (q < e && *q != ',' && *q != ' ')
-        return fail(l, q, "unexpected '%c' after the string value of field \"%s\"; expected ',' or a space",
+        return fail(l, q,
+                    "unexpected '%c' after the string value of field \"%s\"; expected ',' or a "
+                    "space",
                     *q, EXC(f->key, f->key_len)),
                NULL;
     return q;
@@ -401,8 +503,7 @@ static const char *parse_value(struct line *l, const char *s, struct lp_field *f
                     k_value_help),
                NULL;
     if (*s == '"') return parse_string(l, s, f);
-    const char *q = s;
-    while (q < e && !(k_class[(unsigned char)*q] & VAL_STOP)) q++;
+    const char *q = find_stop(s, e, VAL_STOP);
     size_t n = (size_t)(q - s);
     char last = q[-1];
     enum lp_num_rc rc;
@@ -432,8 +533,7 @@ static const char *parse_value(struct line *l, const char *s, struct lp_field *f
                         EXC(s, n), EXC(f->key, f->key_len)),
                    NULL;
         if (rc != LP_NUM_OK) {
-            if (*s == '-' && n > 2 &&
-                lp_parse_uint(s + 1, n - 2, &f->v.u) != LP_NUM_SYNTAX)
+            if (*s == '-' && n > 2 && lp_parse_uint(s + 1, n - 2, &f->v.u) != LP_NUM_SYNTAX)
                 return fail(l, s,
                             "unsigned value %s for field \"%s\" is negative; use an integer "
                             "(%.*si) instead",
@@ -480,9 +580,18 @@ static long find_dup_field(struct lp_parser *p, size_t n)
 {
     struct lp_field *f = p->fields;
     if (n <= 32) {
+        /* pairwise on a signature (length, first and last byte), memcmp on a match */
+        uint32_t sig[32];
+        for (size_t i = 0; i < n; i++) {
+            size_t kl = f[i].key_len;
+            sig[i] = kl ? (uint32_t)kl << 16 | (uint32_t)(unsigned char)f[i].key[0] << 8 |
+                              (unsigned char)f[i].key[kl - 1]
+                        : 0;
+        }
         for (size_t i = 1; i < n; i++)
             for (size_t j = 0; j < i; j++)
-                if (f[i].key_len == f[j].key_len && !memcmp(f[i].key, f[j].key, f[i].key_len))
+                if (sig[i] == sig[j] && f[i].key_len == f[j].key_len &&
+                    !memcmp(f[i].key, f[j].key, f[i].key_len))
                     return (long)i;
         return -1;
     }
@@ -491,7 +600,8 @@ static long find_dup_field(struct lp_parser *p, size_t n)
         if (!o) return -2;
         p->order = o;
     }
-    for (size_t i = 0; i < n; i++) p->order[i] = i;
+    for (size_t i = 0; i < n; i++)
+        p->order[i] = i;
     qsort_r(p->order, n, sizeof(*p->order), field_cmp_idx, f);
     long best = -1;
     for (size_t i = 1; i < n; i++) {
@@ -521,18 +631,24 @@ static int parse_time(struct line *l, const char *s, const char *q, int64_t *out
     int64_t raw;
     enum lp_num_rc rc = lp_parse_int(s, n, &raw);
     if (rc == LP_NUM_SYNTAX)
-        return fail(l, s, "invalid timestamp \"%s\": expected an integer (nanoseconds since the "
-                    "epoch unless a precision is given)", EXC(s, n));
+        return fail(l, s,
+                    "invalid timestamp \"%s\": expected an integer (nanoseconds since the "
+                    "epoch unless a precision is given)",
+                    EXC(s, n));
     if (rc == LP_NUM_RANGE)
         return fail(l, s, "timestamp %s is out of range (more than 64 bits)", EXC(s, n));
     enum lp_precision prec = l->p->opts.precision;
     int64_t mult;
     if (prec == LP_PREC_AUTO) {
         uint64_t mag = raw < 0 ? (uint64_t)0 - (uint64_t)raw : (uint64_t)raw;
-        if (mag < 5000000000ULL) mult = 1000000000LL;
-        else if (mag < 5000000000000ULL) mult = 1000000LL;
-        else if (mag < 5000000000000000ULL) mult = 1000LL;
-        else mult = 1;
+        if (mag < 5000000000ULL)
+            mult = 1000000000LL;
+        else if (mag < 5000000000000ULL)
+            mult = 1000000LL;
+        else if (mag < 5000000000000000ULL)
+            mult = 1000LL;
+        else
+            mult = 1;
     } else {
         mult = lp_precision_ns(prec);
     }
@@ -568,6 +684,8 @@ static const char *find_eol(const char *s, const char *e, size_t *nl)
     if (!lf) lf = e;
     if (!memchr(s, '"', (size_t)(lf - s))) return lf;
     const char *q = s;
+    while (q < e && (*q == ' ' || *q == '\t'))
+        q++; /* as parse_line does */
     /* measurement and tags: up to the first unescaped space */
     while (q < e) {
         char c = *q;
@@ -610,11 +728,12 @@ static int parse_line(struct line *l, struct lp_point *pt)
 {
     struct lp_parser *p = l->p;
     const char *s = l->start, *e = l->end;
-    while (s < e && (*s == ' ' || *s == '\t')) s++;
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
 
     /* measurement */
-    const char *q = scan_name(l, s, MEAS_STOP, ESC_MEAS, "measurement", &pt->measurement,
-                              &pt->measurement_len);
+    const char *q =
+        scan_name(l, s, MEAS_STOP, ESC_MEAS, "measurement", &pt->measurement, &pt->measurement_len);
     if (!q) return -1;
     if (pt->measurement_len == 0)
         return fail(l, s, "%s",
@@ -639,25 +758,30 @@ static int parse_line(struct line *l, struct lp_point *pt)
         q = scan_name(l, vs, KEY_STOP, ESC_KEY, "tag value", &v, &vn);
         if (!q) return -1;
         if (q < e && *q == '=')
-            return fail(l, q, "unexpected '=' in the value of tag \"%s\"; escape it as \\=",
-                        EXC(k, kn));
+            return fail(l, q,
+                        "unexpected '=' in the value of tag \"%s\"; escape it as \\=", EXC(k, kn));
         if (vn == 0)
-            return fail(l, vs, "missing value for tag \"%s\" (empty tag values are not allowed; "
-                        "omit the tag instead)", EXC(k, kn));
-        if (is_time_key(k, kn))
-            return fail(l, ks, "tag key \"time\" is reserved; rename the tag");
+            return fail(l, vs,
+                        "missing value for tag \"%s\" (empty tag values are not allowed; "
+                        "omit the tag instead)",
+                        EXC(k, kn));
+        if (is_time_key(k, kn)) return fail(l, ks, "tag key \"time\" is reserved; rename the tag");
         if (nt == p->tags_cap && grow_tags(p, nt + 1) < 0) return l->nomem = 1, -1;
         p->tags[nt++] = (struct lp_tag){k, kn, v, vn};
     }
 
     /* fields */
     if (q == e)
-        return fail(l, q, "missing fields: a point needs at least one field, e.g. "
-                    "\"%s value=1\"", EXC(l->start, (size_t)(e - l->start)));
+        return fail(l, q,
+                    "missing fields: a point needs at least one field, e.g. "
+                    "\"%s value=1\"",
+                    EXC(l->start, (size_t)(e - l->start)));
     const char *fstart = q;
-    while (q < e && *q == ' ') q++;
+    while (q < e && *q == ' ')
+        q++;
     if (q == e)
-        return fail(l, fstart, "missing fields: a point needs at least one field after the "
+        return fail(l, fstart,
+                    "missing fields: a point needs at least one field after the "
                     "space, e.g. value=1");
     size_t nf = 0;
     for (;;) {
@@ -686,6 +810,7 @@ static int parse_line(struct line *l, struct lp_point *pt)
         f->key_len = kn;
         q = parse_value(l, q + 1, f);
         if (!q) return -1;
+        e = l->end; /* a string holding an LF extends the line */
         nf++;
         if (q < e && *q == ',') {
             q++;
@@ -697,15 +822,18 @@ static int parse_line(struct line *l, struct lp_point *pt)
     }
 
     /* timestamp */
-    while (q < e && *q == ' ') q++;
+    while (q < e && *q == ' ')
+        q++;
     pt->has_time = 0;
     pt->time = 0;
     if (q < e) {
         const char *ts = q;
-        while (q < e && *q != ' ') q++;
+        while (q < e && *q != ' ')
+            q++;
         if (parse_time(l, ts, q, &pt->time) < 0) return -1;
         pt->has_time = 1;
-        while (q < e && *q == ' ') q++;
+        while (q < e && *q == ' ')
+            q++;
         if (q < e)
             return fail(l, q, "trailing content \"%s\" after the timestamp",
                         EXC(q, (size_t)(e - q)));
@@ -746,7 +874,8 @@ int lp_parser_next(struct lp_parser *p, struct lp_point *pt, struct lp_error *er
         p->line++;
         /* skip blank and comment lines */
         const char *q = s;
-        while (q < e && (*q == ' ' || *q == '\t')) q++;
+        while (q < e && (*q == ' ' || *q == '\t'))
+            q++;
         if (q == e) {
             p->cur = e;
             return LP_END;
@@ -756,23 +885,30 @@ int lp_parser_next(struct lp_parser *p, struct lp_point *pt, struct lp_error *er
             p->cur = lf ? lf + 1 : e;
             continue;
         }
-        size_t extra = 0;
-        const char *eol = find_eol(s, e, &extra);
+        const char *eol = memchr(s, '\n', (size_t)(e - s));
+        if (!eol) eol = e;
         const char *le = eol;
         if (le > s && le[-1] == '\r') le--;
         size_t line = p->line;
-        p->cur = eol < e ? eol + 1 : e;
-        p->line += extra;
         p->scratch_len = 0;
 
-        struct line l = {p, s, le, err, 0};
+        struct line l = {p, s, le, eol, 0, err, 0};
         if (parse_line(&l, pt) == 0) {
+            p->cur = l.eol < e ? l.eol + 1 : e;
+            p->line += l.extra;
             pt->line = line;
             pt->raw = s;
-            pt->raw_len = (size_t)(le - s);
+            pt->raw_len = (size_t)(l.end - s);
             return LP_POINT;
         }
         if (l.nomem) return SL_ENOMEM;
+        /* resume after the whole line, LFs in its quoted strings included */
+        size_t extra = 0;
+        eol = find_eol(s, e, &extra);
+        le = eol;
+        if (le > s && le[-1] == '\r') le--;
+        p->cur = eol < e ? eol + 1 : e;
+        p->line += extra;
         err->line = line;
         err->raw = s;
         err->raw_len = (size_t)(le - s);

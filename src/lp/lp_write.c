@@ -128,9 +128,7 @@ static int write_field(struct sl_buf *out, const struct lp_field *f, int uint_su
     int rc = lp_escape_key(out, f->key, f->key_len);
     if (rc < 0 || (rc = sl_buf_addc(out, '=')) < 0) return rc;
     switch (f->type) {
-    case LP_FLOAT:
-        n = lp_format_float(f->v.f, num);
-        return sl_buf_add(out, num, n);
+    case LP_FLOAT: n = lp_format_float(f->v.f, num); return sl_buf_add(out, num, n);
     case LP_INTEGER:
         n = lp_fmt_i64(f->v.i, num);
         num[n++] = 'i';

@@ -60,7 +60,8 @@ void pq_column_buf_release(struct pq_column_buf *b)
     if (!b) return;
     sl_free(b->values);
     sl_free(b->valid);
-    for (size_t i = 0; i < b->nblobs_; i++) sl_free(b->blobs_[i]);
+    for (size_t i = 0; i < b->nblobs_; i++)
+        sl_free(b->blobs_[i]);
     sl_free(b->blobs_);
     memset(b, 0, sizeof *b);
 }
@@ -145,14 +146,14 @@ static int read_dict_page(struct dec *d, const struct pm_page_header *h, size_t 
     if (n > len / 8) return derr(d, SL_ECORRUPT, "dictionary larger than its page");
     d->dval = sl_calloc(n ? n : 1, sizeof *d->dval);
     if (!d->dval) return SL_ENOMEM;
-    for (size_t i = 0; i < n; i++) d->dval[i] = pq_get_le64(d->page + i * 8);
+    for (size_t i = 0; i < n; i++)
+        d->dval[i] = pq_get_le64(d->page + i * 8);
     return 0;
 }
 
 /* Decodes k non-NULL values of a data page from [p, p+len) into d->tmp (8-byte
  * and bool values) or d->tstr (strings). */
-static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, size_t k,
-                         int *keep)
+static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, size_t k, int *keep)
 {
     int rc;
     enum pq_ctype t = d->x->type;
@@ -164,11 +165,13 @@ static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, s
         }
         if (t == PQ_BOOL) {
             if ((k + 7) / 8 > len) return derr(d, SL_ECORRUPT, "boolean values truncated");
-            for (size_t i = 0; i < k; i++) d->tmp[i] = (p[i / 8] >> (i % 8)) & 1;
+            for (size_t i = 0; i < k; i++)
+                d->tmp[i] = (p[i / 8] >> (i % 8)) & 1;
             return 0;
         }
         if (k > len / 8) return derr(d, SL_ECORRUPT, "values truncated");
-        for (size_t i = 0; i < k; i++) d->tmp[i] = pq_get_le64(p + i * 8);
+        for (size_t i = 0; i < k; i++)
+            d->tmp[i] = pq_get_le64(p + i * 8);
         return 0;
     case PQ_ENC_RLE:
         if (t != PQ_BOOL) return derr(d, SL_ECORRUPT, "RLE values for a non-boolean");
@@ -176,7 +179,8 @@ static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, s
             return derr(d, SL_ECORRUPT, "RLE boolean length out of range");
         if ((rc = pq_hybrid_decode(p + 4, pq_get_le32(p), 1, d->lv, k, NULL)) < 0)
             return derr(d, rc, "bad RLE booleans");
-        for (size_t i = 0; i < k; i++) d->tmp[i] = d->lv[i];
+        for (size_t i = 0; i < k; i++)
+            d->tmp[i] = d->lv[i];
         return 0;
     case PQ_ENC_PLAIN_DICTIONARY:
     case PQ_ENC_RLE_DICTIONARY: {
@@ -253,10 +257,12 @@ static int read_data_page(struct dec *d, const struct pm_page_header *h, size_t 
         }
     } else if (d->x->type == PQ_BOOL) {
         uint8_t *dst = (uint8_t *)d->out->values + d->done;
-        for (size_t i = 0; i < n; i++) dst[i] = (valid && !valid[i]) ? 0 : (uint8_t)d->tmp[j++];
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (valid && !valid[i]) ? 0 : (uint8_t)d->tmp[j++];
     } else {
         uint64_t *dst = (uint64_t *)d->out->values + d->done;
-        for (size_t i = 0; i < n; i++) dst[i] = (valid && !valid[i]) ? 0 : d->tmp[j++];
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (valid && !valid[i]) ? 0 : d->tmp[j++];
     }
     d->out->null_count += n - k;
     d->done += n;
@@ -331,8 +337,8 @@ int pq_decode_chunk(const struct pq_chunk_ctx *x, const uint8_t *chunk, size_t l
             rc = derr(&d, SL_ECORRUPT, "page does not decompress to its declared size");
             goto out;
         }
-        rc = h.type == PAGE_DICTIONARY ? read_dict_page(&d, &h, ulen)
-                                       : read_data_page(&d, &h, ulen);
+        rc =
+            h.type == PAGE_DICTIONARY ? read_dict_page(&d, &h, ulen) : read_data_page(&d, &h, ulen);
         if (rc < 0) goto out;
         /* A page that was not kept only used its memory transiently. */
         if (d.page) d.used_mem -= ulen;

@@ -30,7 +30,8 @@
 
 void pq_put_le32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 uint32_t pq_get_le32(const uint8_t *p)
@@ -40,13 +41,15 @@ uint32_t pq_get_le32(const uint8_t *p)
 
 void pq_put_le64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 uint64_t pq_get_le64(const uint8_t *p)
 {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
     return v;
 }
 
@@ -120,7 +123,8 @@ static uint64_t bit_get(const uint8_t *p, size_t len, uint64_t bitpos, int bw)
     uint64_t lo = 0;
     size_t avail = len - idx;
     size_t take = avail < 8 ? avail : 8;
-    for (size_t i = 0; i < take; i++) lo |= (uint64_t)p[idx + i] << (8 * i);
+    for (size_t i = 0; i < take; i++)
+        lo |= (uint64_t)p[idx + i] << (8 * i);
     uint64_t v = lo >> shift;
     if (shift + bw > 64 && avail > 8) v |= (uint64_t)p[idx + 8] << (64 - shift);
     return v & mask_bits(bw);
@@ -129,7 +133,8 @@ static uint64_t bit_get(const uint8_t *p, size_t len, uint64_t bitpos, int bw)
 int pq_bitpack(struct sl_buf *out, const uint64_t *v, size_t n, int bw)
 {
     struct bitw w = {out, 0, 0, 0};
-    for (size_t i = 0; i < n; i++) bitw_put(&w, v[i], bw);
+    for (size_t i = 0; i < n; i++)
+        bitw_put(&w, v[i], bw);
     bitw_finish(&w);
     return w.err;
 }
@@ -171,7 +176,8 @@ static int hybrid_literals(struct sl_buf *out, const uint32_t *v, size_t n, int 
     int rc = put_uvarint(out, (uint64_t)groups << 1 | 1);
     if (rc < 0) return rc;
     struct bitw w = {out, 0, 0, 0};
-    for (size_t i = 0; i < groups * 8; i++) bitw_put(&w, i < n ? v[i] : 0, bw);
+    for (size_t i = 0; i < groups * 8; i++)
+        bitw_put(&w, i < n ? v[i] : 0, bw);
     bitw_finish(&w);
     return w.err;
 }
@@ -191,7 +197,8 @@ int pq_hybrid_encode(struct sl_buf *out, const uint32_t *v, size_t n, int bw)
     int rc;
     while (i < n) {
         size_t j = i + 1;
-        while (j < n && v[j] == v[i]) j++;
+        while (j < n && v[j] == v[i])
+            j++;
         size_t run = j - i;
         if (run >= 8) {
             /* Literal groups hold multiples of 8: lend the run the values
@@ -233,11 +240,13 @@ int pq_hybrid_decode(const uint8_t *p, size_t len, int bw, uint32_t *v, size_t n
             uint64_t count = h >> 1;
             if (count == 0 || vbytes > (size_t)(end - s)) return SL_ECORRUPT;
             uint32_t val = 0;
-            for (size_t k = 0; k < vbytes; k++) val |= (uint32_t)s[k] << (8 * k);
+            for (size_t k = 0; k < vbytes; k++)
+                val |= (uint32_t)s[k] << (8 * k);
             s += vbytes;
             if (bw < 32 && (val >> bw)) return SL_ECORRUPT;
             size_t take = count < n - got ? (size_t)count : n - got;
-            for (size_t k = 0; k < take; k++) v[got + k] = val;
+            for (size_t k = 0; k < take; k++)
+                v[got + k] = val;
             got += take;
         }
     }
@@ -352,7 +361,8 @@ int pq_bss_encode(struct sl_buf *out, const void *v, size_t n)
     const uint8_t *src = v;
     uint8_t *dst = (uint8_t *)out->ptr + out->len;
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < 8; k++) dst[k * n + i] = src[i * 8 + k];
+        for (size_t k = 0; k < 8; k++)
+            dst[k * n + i] = src[i * 8 + k];
     out->len += n * 8;
     out->ptr[out->len] = 0;
     return 0;
@@ -363,6 +373,7 @@ int pq_bss_decode(const uint8_t *p, size_t len, void *v, size_t n)
     if (n > SIZE_MAX / 8 || len != n * 8) return SL_ECORRUPT;
     uint8_t *dst = v;
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < 8; k++) dst[i * 8 + k] = p[k * n + i];
+        for (size_t k = 0; k < 8; k++)
+            dst[i * 8 + k] = p[k * n + i];
     return 0;
 }

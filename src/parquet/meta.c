@@ -301,7 +301,8 @@ static void decode_row_group(struct tc_in *in, struct pm_row_group *g)
             g->cols = alloc_arr(in, n, sizeof *g->cols);
             if (!g->cols) break;
             g->ncols = n;
-            for (size_t i = 0; i < n && !in->err; i++) decode_chunk(in, &g->cols[i]);
+            for (size_t i = 0; i < n && !in->err; i++)
+                decode_chunk(in, &g->cols[i]);
             have_cols = 1;
         } else if (id == 2) {
             g->total_byte_size = get_int(in, t);
@@ -358,7 +359,8 @@ int pm_file_decode(const uint8_t *p, size_t n, struct pm_file *f)
             f->schema = alloc_arr(&in, cnt, sizeof *f->schema);
             if (!f->schema) break;
             f->nschema = cnt;
-            for (size_t i = 0; i < cnt && !in.err; i++) decode_schema_el(&in, &f->schema[i]);
+            for (size_t i = 0; i < cnt && !in.err; i++)
+                decode_schema_el(&in, &f->schema[i]);
             have_schema = 1;
         } else if (id == 3) {
             f->num_rows = get_int(&in, t);
@@ -402,7 +404,8 @@ int pm_file_decode(const uint8_t *p, size_t n, struct pm_file *f)
         } else if (id == 7 && t == TC_LIST) {
             size_t cnt = tc_list(&in, &et);
             f->ncolumn_orders = cnt;
-            for (size_t i = 0; i < cnt && !in.err; i++) tc_skip(&in, et);
+            for (size_t i = 0; i < cnt && !in.err; i++)
+                tc_skip(&in, et);
         } else {
             tc_skip(&in, t);
         }
@@ -553,14 +556,16 @@ int pm_file_encode(const struct pm_file *f, struct sl_buf *out)
     int16_t l = 0;
     tc_put_i32(&o, &l, 1, f->version);
     tc_put_list_begin(&o, &l, 2, TC_STRUCT, f->nschema);
-    for (size_t i = 0; i < f->nschema; i++) put_schema_el(&o, &f->schema[i]);
+    for (size_t i = 0; i < f->nschema; i++)
+        put_schema_el(&o, &f->schema[i]);
     tc_put_i64(&o, &l, 3, f->num_rows);
     tc_put_list_begin(&o, &l, 4, TC_STRUCT, f->nrgs);
     for (size_t i = 0; i < f->nrgs; i++) {
         const struct pm_row_group *g = &f->rgs[i];
         int16_t r = 0;
         tc_put_list_begin(&o, &r, 1, TC_STRUCT, g->ncols);
-        for (size_t c = 0; c < g->ncols; c++) put_column(&o, &g->cols[c]);
+        for (size_t c = 0; c < g->ncols; c++)
+            put_column(&o, &g->cols[c]);
         tc_put_i64(&o, &r, 2, g->total_byte_size);
         tc_put_i64(&o, &r, 3, g->num_rows);
         if (g->nsort) {
@@ -575,8 +580,10 @@ int pm_file_encode(const struct pm_file *f, struct sl_buf *out)
         }
         if (g->file_offset >= 0) tc_put_i64(&o, &r, 5, g->file_offset);
         if (g->total_compressed_size >= 0) tc_put_i64(&o, &r, 6, g->total_compressed_size);
-        tc_put_field(&o, &r, 7, TC_I16);
-        tc_put_uvarint(&o, ((uint64_t)i << 1)); /* ordinal, zigzag of a small i16 */
+        if (i <= INT16_MAX) { /* ordinal is an i16: zigzag of a non-negative value */
+            tc_put_field(&o, &r, 7, TC_I16);
+            tc_put_uvarint(&o, (uint64_t)i << 1);
+        }
         tc_put_stop(&o);
     }
     if (f->nkv) {

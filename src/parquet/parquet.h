@@ -181,7 +181,10 @@ struct pq_column_buf {
     size_t nblobs_, blobs_cap_;
 };
 
-#define PQ_COLUMN_BUF_INIT {PQ_TIME_NS, 0, NULL, NULL, 0, NULL, 0, 0}
+#define PQ_COLUMN_BUF_INIT                                                                         \
+    {                                                                                              \
+        PQ_TIME_NS, 0, NULL, NULL, 0, NULL, 0, 0                                                   \
+    }
 
 /* Opens and validates a file (footer, schema, every chunk range). The file
  * stays open until pq_reader_close. On failure returns SL_ENOENT, SL_EIO,

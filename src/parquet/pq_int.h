@@ -86,11 +86,24 @@ void tc_fail(struct tc_in *in);
 /* ---- parquet.thrift structures (meta.c) ---- */
 
 /* Physical types */
-enum { PT_BOOLEAN = 0, PT_INT32 = 1, PT_INT64 = 2, PT_INT96 = 3, PT_FLOAT = 4, PT_DOUBLE = 5,
-       PT_BYTE_ARRAY = 6, PT_FIXED = 7 };
+enum {
+    PT_BOOLEAN = 0,
+    PT_INT32 = 1,
+    PT_INT64 = 2,
+    PT_INT96 = 3,
+    PT_FLOAT = 4,
+    PT_DOUBLE = 5,
+    PT_BYTE_ARRAY = 6,
+    PT_FIXED = 7
+};
 enum { REP_REQUIRED = 0, REP_OPTIONAL = 1, REP_REPEATED = 2 };
-enum { CT_UTF8 = 0, CT_TIMESTAMP_MILLIS = 9, CT_TIMESTAMP_MICROS = 10, CT_UINT_64 = 14,
-       CT_INT_64 = 18 };
+enum {
+    CT_UTF8 = 0,
+    CT_TIMESTAMP_MILLIS = 9,
+    CT_TIMESTAMP_MICROS = 10,
+    CT_UINT_64 = 14,
+    CT_INT_64 = 18
+};
 enum { CODEC_UNCOMPRESSED = 0, CODEC_SNAPPY = 1, CODEC_ZSTD = 6 };
 enum { PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3 };
 /* Logical type kinds we know (LogicalType union field ids). */

@@ -68,7 +68,7 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
-#define RFAIL(r, rc, ...) fail((r)->err, sizeof (r)->err, rc, __VA_ARGS__)
+#define RFAIL(r, rc, ...) fail((r)->err, sizeof(r)->err, rc, __VA_ARGS__)
 
 static int read_at(struct pq_reader *r, uint64_t off, size_t n, uint8_t *dst)
 {
@@ -84,7 +84,8 @@ void pq_reader_close(struct pq_reader *r)
 {
     if (!r) return;
     pm_file_release(&r->meta);
-    for (size_t i = 0; i < r->ncols; i++) sl_free(r->cols[i].name);
+    for (size_t i = 0; i < r->ncols; i++)
+        sl_free(r->cols[i].name);
     sl_free(r->cols);
     sl_free(r->info);
     for (size_t i = 0; i < r->nkv; i++) {
@@ -138,14 +139,13 @@ static int check_layout(struct pq_reader *r, uint64_t data_end, char *err, size_
         for (size_t c = 0; c < rg->ncols; c++) {
             const struct pm_column *m = &rg->cols[c];
             const struct rcol *rc = &r->cols[c];
-            if (m->type != rc->ptype || m->path_len != 1 ||
-                m->path0_len != strlen(rc->name) ||
+            if (m->type != rc->ptype || m->path_len != 1 || m->path0_len != strlen(rc->name) ||
                 (m->path0_len && memcmp(m->path0, rc->name, m->path0_len) != 0))
                 return fail(err, errlen, SL_ECORRUPT,
                             "row group %zu column %zu does not match the schema", g, c);
             if (pq_codec_from_thrift(m->codec) < 0)
-                return fail(err, errlen, SL_EINVAL, "column '%s': unsupported codec %d",
-                            rc->name, (int)m->codec);
+                return fail(err, errlen, SL_EINVAL, "column '%s': unsupported codec %d", rc->name,
+                            (int)m->codec);
             if (m->num_values != rg->num_rows)
                 return fail(err, errlen, SL_ECORRUPT, "column '%s': %lld values in %lld rows",
                             rc->name, (long long)m->num_values, (long long)rg->num_rows);
@@ -216,8 +216,10 @@ static int reader_init(struct pq_reader *r, char *err, size_t errlen)
         if (strlen(c->name) != e->name_len)
             return fail(err, errlen, SL_ECORRUPT, "column %zu: NUL in name", i);
         if (e->num_children > 0 || !e->has_type || (e->has_rep && e->rep == REP_REPEATED))
-            return fail(err, errlen, SL_EINVAL, "column '%s': nested or repeated columns "
-                                                "are not supported", c->name);
+            return fail(err, errlen, SL_EINVAL,
+                        "column '%s': nested or repeated columns "
+                        "are not supported",
+                        c->name);
         if (map_type(e, &c->type) < 0)
             return fail(err, errlen, SL_EINVAL, "column '%s': unsupported type", c->name);
         c->ptype = e->type;
@@ -271,8 +273,8 @@ int pq_reader_open(const char *path, struct pq_reader **out, char *err, size_t e
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
     int rc;
     if (r->fd < 0) {
-        rc = fail(err, errlen, errno == ENOENT ? SL_ENOENT : SL_EIO, "cannot open '%s': %s",
-                  path, strerror(errno));
+        rc = fail(err, errlen, errno == ENOENT ? SL_ENOENT : SL_EIO, "cannot open '%s': %s", path,
+                  strerror(errno));
         goto out;
     }
     struct stat st;
@@ -410,8 +412,13 @@ int pq_reader_read_column(struct pq_reader *r, size_t rg, size_t col, struct pq_
     const struct rcol *c = &r->cols[col];
     int64_t start = m->dict_page_offset >= 0 ? m->dict_page_offset : m->data_page_offset;
     size_t len = (size_t)m->total_compressed; /* checked against the file at open */
-    struct pq_chunk_ctx x = {c->name,  c->type, c->nullable, pq_codec_from_thrift(m->codec),
-                             (size_t)r->meta.rgs[rg].num_rows, r->mem_limit, r->err,
+    struct pq_chunk_ctx x = {c->name,
+                             c->type,
+                             c->nullable,
+                             pq_codec_from_thrift(m->codec),
+                             (size_t)r->meta.rgs[rg].num_rows,
+                             r->mem_limit,
+                             r->err,
                              sizeof r->err};
     const uint8_t *chunk;
     uint8_t *copy = NULL;

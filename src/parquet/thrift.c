@@ -324,7 +324,8 @@ void tc_skip(struct tc_in *in, int type)
         if (tc_enter(in) < 0) return;
         int16_t last = 0, id;
         int t;
-        while (tc_field(in, &last, &t, &id)) tc_skip(in, t);
+        while (tc_field(in, &last, &t, &id))
+            tc_skip(in, t);
         tc_leave(in);
         return;
     }

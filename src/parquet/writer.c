@@ -416,7 +416,8 @@ static int dict_rehash(struct dict *d, const struct wcol *c, size_t nslots)
     if (!slots) return SL_ENOMEM;
     for (size_t i = 0; i < d->n; i++) {
         size_t h = (size_t)sref_hash(c, &d->ents[i]) & (nslots - 1);
-        while (slots[h]) h = (h + 1) & (nslots - 1);
+        while (slots[h])
+            h = (h + 1) & (nslots - 1);
         slots[h] = (uint32_t)i + 1;
     }
     sl_free(d->slots);
@@ -435,8 +436,7 @@ static int dict_add(struct dict *d, const struct wcol *c, const struct sref *s, 
     size_t h = (size_t)sref_hash(c, s) & (d->nslots - 1);
     while (d->slots[h]) {
         const struct sref *e = &d->ents[d->slots[h] - 1];
-        if (e->len == s->len &&
-            (s->len == 0 || memcmp(sptr(c, e), sptr(c, s), s->len) == 0)) {
+        if (e->len == s->len && (s->len == 0 || memcmp(sptr(c, e), sptr(c, s), s->len) == 0)) {
             *idx = d->slots[h] - 1;
             return 0;
         }
@@ -456,7 +456,8 @@ static int dict_add(struct dict *d, const struct wcol *c, const struct sref *s, 
  * for this chunk, so it is simply rebuilt. */
 static int dict_truncate(struct dict *d, const struct wcol *c, size_t n)
 {
-    for (size_t i = n; i < d->n; i++) d->bytes -= 4 + (size_t)d->ents[i].len;
+    for (size_t i = n; i < d->n; i++)
+        d->bytes -= 4 + (size_t)d->ents[i].len;
     d->n = n;
     return dict_rehash(d, c, d->nslots ? d->nslots : 1024);
 }
@@ -490,8 +491,8 @@ static int add_plain_strings(struct sl_buf *b, const struct wcol *c, const struc
 }
 
 /* Appends a page (header + compressed body of w->body) to w->chunk. */
-static int emit_page(struct pq_writer *w, int type, int32_t num_values, int encoding,
-                     int64_t *unc, int64_t *comp)
+static int emit_page(struct pq_writer *w, int type, int32_t num_values, int encoding, int64_t *unc,
+                     int64_t *comp)
 {
     int rc;
     if (w->body.len > (size_t)INT32_MAX) return SL_ETOOBIG;
@@ -531,7 +532,8 @@ static int encode_page(struct pq_writer *w, struct wcol *c, size_t lo, size_t hi
     const uint8_t *valid = c->valid ? c->valid + lo : NULL;
     if ((rc = grow_scratch(w, n)) < 0) return rc;
     if (c->nullable) {
-        for (size_t i = 0; i < n; i++) w->idx[i] = valid[i];
+        for (size_t i = 0; i < n; i++)
+            w->idx[i] = valid[i];
         uint8_t len4[4] = {0};
         if ((rc = sl_buf_add(&w->body, len4, 4)) < 0) return rc;
         if ((rc = pq_hybrid_encode(&w->body, w->idx, n, 1)) < 0) return rc;
@@ -629,8 +631,8 @@ static int write_chunk(struct pq_writer *w, struct wcol *c, struct pm_column *m)
         sl_buf_init(&w->chunk, 0);
         sl_buf_reset(&w->body);
         rc = add_plain_strings(&w->body, c, w->dict.ents, NULL, w->dict.n);
-        if (rc == 0) rc = emit_page(w, PAGE_DICTIONARY, (int32_t)w->dict.n, PQ_ENC_PLAIN, &dunc,
-                                    &dcomp);
+        if (rc == 0)
+            rc = emit_page(w, PAGE_DICTIONARY, (int32_t)w->dict.n, PQ_ENC_PLAIN, &dunc, &dcomp);
         if (rc == 0) {
             m->dict_page_offset = (int64_t)w->pos;
             rc = sink_write(w, w->chunk.ptr, w->chunk.len);
@@ -642,8 +644,8 @@ static int write_chunk(struct pq_writer *w, struct wcol *c, struct pm_column *m)
     }
     m->data_page_offset = (int64_t)w->pos;
     if ((rc = sink_write(w, w->chunk.ptr, w->chunk.len)) < 0) return rc;
-    static const int32_t ptype[] = {PT_INT64, PT_INT64, PT_INT64, PT_DOUBLE, PT_BOOLEAN,
-                                    PT_BYTE_ARRAY};
+    static const int32_t ptype[] = {PT_INT64,  PT_INT64,   PT_INT64,
+                                    PT_DOUBLE, PT_BOOLEAN, PT_BYTE_ARRAY};
     m->type = ptype[c->type];
     m->codec = pq_codec_to_thrift(w->codec);
     m->encodings = encs;
@@ -678,7 +680,8 @@ static int flush_row_group(struct pq_writer *w)
         g->total_byte_size += g->cols[i].total_uncompressed;
     }
     g->total_compressed_size = (int64_t)w->pos - g->file_offset;
-    for (size_t i = 0; i < w->ncols; i++) sl_buf_reset(&w->cols[i].sbuf);
+    for (size_t i = 0; i < w->ncols; i++)
+        sl_buf_reset(&w->cols[i].sbuf);
     w->rows = 0;
     return 0;
 }
@@ -724,7 +727,8 @@ static int append_slice(struct pq_writer *w, const struct pq_column_data *cols, 
             c->valid = p;
         }
         if (c->nullable) {
-            for (size_t r = 0; r < n; r++) c->valid[w->rows + r] = valid ? valid[r] != 0 : 1;
+            for (size_t r = 0; r < n; r++)
+                c->valid[w->rows + r] = valid ? valid[r] != 0 : 1;
         }
         uint8_t *dst = (uint8_t *)c->vals + w->rows * c->esize;
         switch (c->type) {
@@ -743,7 +747,8 @@ static int append_slice(struct pq_writer *w, const struct pq_column_data *cols, 
         }
         case PQ_BOOL: {
             const uint8_t *s = (const uint8_t *)cols[i].values + off;
-            for (size_t r = 0; r < n; r++) dst[r] = (valid && !valid[r]) ? 0 : s[r] != 0;
+            for (size_t r = 0; r < n; r++)
+                dst[r] = (valid && !valid[r]) ? 0 : s[r] != 0;
             break;
         }
         default: {
@@ -832,7 +837,8 @@ static int write_footer(struct pq_writer *w)
     f.schema[0].name_len = 6;
     f.schema[0].num_children = (int32_t)w->ncols;
     f.schema[0].converted = -1;
-    for (size_t i = 0; i < w->ncols; i++) schema_for(&w->cols[i], w->time_utc, &f.schema[i + 1]);
+    for (size_t i = 0; i < w->ncols; i++)
+        schema_for(&w->cols[i], w->time_utc, &f.schema[i + 1]);
     f.rgs = w->rgs;
     f.nrgs = w->nrgs;
     f.kv = w->kv;

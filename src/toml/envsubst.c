@@ -18,13 +18,22 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "toml/toml.h"
 
 #define MAX_NESTING 16 /* ${A:-${B:-${C}}} ... */
 
+/* A "${" and the "}" that closes it (counting nested "${"), on the same
+ * line and before any comment; close is (size_t)-1 when there is none. */
+struct brace {
+    size_t open, close;
+};
+
 struct subst {
     const char *in;
     size_t len;
+    struct brace *braces; /* sorted by open */
+    size_t nbraces;
     toml_env_lookup_fn lookup;
     void *ctx;
     struct sl_buf *out;
@@ -59,21 +68,19 @@ static const char *lookup(const struct subst *s, const char *name, size_t n)
     return s->lookup(buf, s->ctx);
 }
 
-/* End of the braced expression starting at p (just after "${"): the index
- * of the `}` that closes it, counting nested "${", on the same line; or
- * (size_t)-1. */
-static size_t closing_brace(const char *p, size_t n)
+/* Offset of the `}` closing the "${" at offset at (the index of its '$'),
+ * or (size_t)-1: a binary search in the table build_braces() made. */
+static size_t closing_brace(const struct subst *s, size_t at)
 {
-    int open = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\n') return (size_t)-1;
-        if (p[i] == '$' && i + 1 < n && p[i + 1] == '{') {
-            open++;
-            i++;
-        } else if (p[i] == '}' && --open == 0) {
-            return i;
-        }
+    size_t lo = 0, hi = s->nbraces;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->braces[mid].open < at)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    if (lo < s->nbraces && s->braces[lo].open == at) return s->braces[lo].close;
     return (size_t)-1;
 }
 
@@ -92,7 +99,8 @@ static int64_t dollar(struct subst *s, const char *p, size_t n, int depth)
     }
     if (n >= 2 && name_start(p[1])) {
         size_t e = 2;
-        while (e < n && name_char(p[e])) e++;
+        while (e < n && name_char(p[e]))
+            e++;
         const char *val = lookup(s, p + 1, e - 1);
         rc = val ? sl_buf_adds(s->out, val) : sl_buf_add(s->out, p, e);
         return rc < 0 ? rc : (int64_t)e;
@@ -102,7 +110,8 @@ static int64_t dollar(struct subst *s, const char *p, size_t n, int depth)
         return rc < 0 ? rc : (n >= 2 && p[1] == '{' ? 2 : 1);
     }
     size_t ne = 3;
-    while (ne < n && name_char(p[ne])) ne++;
+    while (ne < n && name_char(p[ne]))
+        ne++;
     const char *name = p + 2;
     size_t nlen = ne - 2;
     if (ne < n && p[ne] == '}') {
@@ -115,8 +124,14 @@ static int64_t dollar(struct subst *s, const char *p, size_t n, int depth)
     bool colon = op < n && p[op] == ':';
     if (colon) op++;
     char kind = op < n ? p[op] : 0;
-    size_t close = op < n ? closing_brace(p + op + 1, n - op - 1) : (size_t)-1;
-    if ((kind != '-' && kind != '+' && kind != '?') || close == (size_t)-1) {
+    /* the word runs from p + op + 1 to the closing brace */
+    size_t base = (size_t)(p - s->in) + op + 1;
+    size_t close = closing_brace(s, (size_t)(p - s->in));
+    if (close != (size_t)-1 && close >= base && close - base < n - op - 1)
+        close -= base;
+    else
+        close = (size_t)-1;
+    if (op >= n || (kind != '-' && kind != '+' && kind != '?') || close == (size_t)-1) {
         rc = sl_buf_add(s->out, p, 2); /* invalid template: kept as written */
         return rc < 0 ? rc : 2;
     }
@@ -147,8 +162,7 @@ static int64_t dollar(struct subst *s, const char *p, size_t n, int depth)
                 return mrc;
             }
             snprintf(s->errmsg, s->errcap, "line %d: required variable %.*s is missing a value%s%s",
-                     line_of(s, p), (int)nlen, name, msg.len ? ": " : "",
-                     msg.ptr ? msg.ptr : "");
+                     line_of(s, p), (int)nlen, name, msg.len ? ": " : "", msg.ptr ? msg.ptr : "");
             sl_buf_release(&msg);
         }
         return SL_EINVAL;
@@ -217,24 +231,72 @@ static size_t scan_token(const char *in, size_t len, size_t i, bool *comment)
     return len;
 }
 
+/*
+ * Pairs every "${" with its closing "}" in one pass, so that finding where
+ * ${NAME:-word} ends costs a lookup instead of a scan to the end of the line
+ * (which would make a line full of unclosed "${A:-" quadratic). Lines and
+ * comments reset the pairing, as the substitution never crosses them.
+ */
+static int build_braces(struct subst *s)
+{
+    size_t count = 0;
+    for (size_t i = 0; i + 1 < s->len; i++)
+        count += s->in[i] == '$' && s->in[i + 1] == '{';
+    if (count == 0) return 0;
+    size_t *stack = sl_malloc(count * sizeof(*stack));
+    s->braces = sl_malloc(count * sizeof(*s->braces));
+    if (!stack || !s->braces) {
+        sl_free(stack);
+        return SL_ENOMEM;
+    }
+    size_t depth = 0;
+    for (size_t i = 0; i < s->len;) {
+        bool comment;
+        size_t end = scan_token(s->in, s->len, i, &comment);
+        if (comment) {
+            depth = 0;
+            i = end;
+            continue;
+        }
+        for (; i < end; i++) {
+            char c = s->in[i];
+            if (c == '\n') {
+                depth = 0;
+            } else if (c == '$' && i + 1 < s->len && s->in[i + 1] == '{') {
+                s->braces[s->nbraces].open = i;
+                s->braces[s->nbraces].close = (size_t)-1;
+                stack[depth++] = s->nbraces++;
+            } else if (c == '}' && depth > 0) {
+                s->braces[stack[--depth]].close = i;
+            }
+        }
+    }
+    sl_free(stack);
+    return 0;
+}
+
 int toml_envsubst_with(const char *in, size_t len, toml_env_lookup_fn lookup_fn, void *ctx,
                        struct sl_buf *out, char *errmsg, size_t errcap)
 {
-    struct subst s = {in, len, lookup_fn, ctx, out, errmsg, errcap};
+    struct subst s = {in, len, NULL, 0, lookup_fn, ctx, out, errmsg, errcap};
     if (errcap) errmsg[0] = '\0';
+    int rc = build_braces(&s);
+    if (rc < 0) goto out;
     size_t i = 0, run = 0; /* bytes [run, i) are pending substitution */
     while (i < len) {
         bool comment;
         size_t end = scan_token(in, len, i, &comment);
         if (comment) {
-            int rc = expand(&s, in + run, i - run, 0);
-            if (rc < 0) return rc;
-            if ((rc = sl_buf_add(out, in + i, end - i)) < 0) return rc;
+            if ((rc = expand(&s, in + run, i - run, 0)) < 0) goto out;
+            if ((rc = sl_buf_add(out, in + i, end - i)) < 0) goto out;
             run = end;
         }
         i = end;
     }
-    return expand(&s, in + run, len - run, 0);
+    rc = expand(&s, in + run, len - run, 0);
+out:
+    sl_free(s.braces);
+    return rc;
 }
 
 static const char *getenv_lookup(const char *name, void *ctx)

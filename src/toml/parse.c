@@ -120,7 +120,8 @@ static int peek(const struct toml_parser *p)
 
 static void skip_ws(struct toml_parser *p)
 {
-    while (p->pos < p->len && (p->buf[p->pos] == ' ' || p->buf[p->pos] == '\t')) p->pos++;
+    while (p->pos < p->len && (p->buf[p->pos] == ' ' || p->buf[p->pos] == '\t'))
+        p->pos++;
 }
 
 /* At '#': consumes the comment up to (not including) the line end. */
@@ -177,8 +178,8 @@ static int skip_ws_nl(struct toml_parser *p)
 
 static bool is_bare(int c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 /* One simple key (bare, "basic" or 'literal') at p->pos. */
@@ -187,13 +188,15 @@ static int simple_key(struct toml_parser *p, const char **key, size_t *len)
     int c = peek(p);
     if (c == '"' || c == '\'') return toml__string(p, false, key, len);
     size_t start = p->pos;
-    while (p->pos < p->len && is_bare((unsigned char)p->buf[p->pos])) p->pos++;
+    while (p->pos < p->len && is_bare((unsigned char)p->buf[p->pos]))
+        p->pos++;
     if (p->pos == start) {
         if (c < 0 || c == '\n' || c == '\r')
             return toml__fail(p, start, SL_EINVAL, "expected a key");
         if (c == '=') return toml__fail(p, start, SL_EINVAL, "missing key before '='");
-        return toml__fail(p, start, SL_EINVAL, "invalid character '%s%c' in key",
-                          c < 0x20 || c >= 0x7f ? "\\x" : "", c < 0x20 || c >= 0x7f ? '?' : c);
+        if (c < 0x20 || c >= 0x7f)
+            return toml__fail(p, start, SL_EINVAL, "invalid character in key");
+        return toml__fail(p, start, SL_EINVAL, "invalid character '%c' in key", c);
     }
     *key = sl_arena_strndup(p->arena, p->buf + start, p->pos - start);
     if (!*key) return toml__fail(p, start, SL_ETOOBIG, "document too large (memory limit)");
@@ -256,8 +259,8 @@ static struct toml_value *header_step(struct toml_parser *p, struct toml_value *
 }
 
 /* The last key of a [header]. */
-static struct toml_value *header_table(struct toml_parser *p, struct toml_value *t,
-                                       const char *key, size_t len, size_t at)
+static struct toml_value *header_table(struct toml_parser *p, struct toml_value *t, const char *key,
+                                       size_t len, size_t at)
 {
     char kb[64];
     struct toml_value *v = toml__find(&t->u.tab, key, len);
@@ -282,8 +285,8 @@ static struct toml_value *header_table(struct toml_parser *p, struct toml_value 
 }
 
 /* The last key of a [[header]]: appends a new table. */
-static struct toml_value *header_array(struct toml_parser *p, struct toml_value *t,
-                                       const char *key, size_t len, size_t at)
+static struct toml_value *header_array(struct toml_parser *p, struct toml_value *t, const char *key,
+                                       size_t len, size_t at)
 {
     char kb[64];
     struct toml_value *arr = toml__find(&t->u.tab, key, len);
@@ -371,13 +374,13 @@ static int keyval(struct toml_parser *p, struct toml_value *t)
                 if (!(v = add_table(p, t, key, len, at, TOML_F_DOTTED))) return p->rc;
             } else if (v->type != TOML_TABLE || (v->flags & TOML_F_FROZEN) ||
                        !(v->flags & TOML_F_DOTTED)) {
-                return toml__fail(
-                    p, at, SL_EINVAL, "cannot add keys to '%s' with dotted keys: it is %s (line %u)",
-                    key_for_msg(key, len, kb, sizeof(kb)),
-                    v->type != TOML_TABLE            ? what_is(v)
-                    : (v->flags & TOML_F_FROZEN)     ? "an inline table"
-                                                     : "a table defined elsewhere",
-                    v->line);
+                return toml__fail(p, at, SL_EINVAL,
+                                  "cannot add keys to '%s' with dotted keys: it is %s (line %u)",
+                                  key_for_msg(key, len, kb, sizeof(kb)),
+                                  v->type != TOML_TABLE        ? what_is(v)
+                                  : (v->flags & TOML_F_FROZEN) ? "an inline table"
+                                                               : "a table defined elsewhere",
+                                  v->line);
             }
             t = v;
             continue;
@@ -449,6 +452,10 @@ static struct toml_value *inline_table(struct toml_parser *p, unsigned depth)
     }
     for (;;) {
         skip_ws(p);
+        if (peek(p) == '\n' || peek(p) == '\r') {
+            toml__fail(p, p->pos, SL_EINVAL, "newline in inline table");
+            return NULL;
+        }
         if (keyval(p, t) < 0) return NULL;
         skip_ws(p);
         int c = peek(p);

@@ -82,8 +82,7 @@ static int escape(struct toml_parser *p, struct sl_buf *b)
     case 'U': {
         size_t n = c == 'u' ? 4 : 8;
         uint32_t cp = 0;
-        if (p->len - p->pos < n)
-            return toml__fail(p, at, SL_EINVAL, "truncated \\%c escape", c);
+        if (p->len - p->pos < n) return toml__fail(p, at, SL_EINVAL, "truncated \\%c escape", c);
         for (size_t i = 0; i < n; i++) {
             int h = hexval((unsigned char)p->buf[p->pos + i]);
             if (h < 0) return toml__fail(p, at, SL_EINVAL, "invalid \\%c escape", c);
@@ -106,7 +105,8 @@ static int escape(struct toml_parser *p, struct sl_buf *b)
 static size_t run_of(const struct toml_parser *p, char q)
 {
     size_t n = 0;
-    while (n < 6 && p->pos + n < p->len && p->buf[p->pos + n] == q) n++;
+    while (n < 6 && p->pos + n < p->len && p->buf[p->pos + n] == q)
+        n++;
     return n;
 }
 
@@ -156,10 +156,10 @@ int toml__string(struct toml_parser *p, bool multiline_ok, const char **s, size_
                 /* line-ending backslash: whitespace, a newline, then all
                  * whitespace and newlines are dropped */
                 size_t i = p->pos + 1;
-                while (i < p->len && (p->buf[i] == ' ' || p->buf[i] == '\t')) i++;
-                if (i < p->len &&
-                    (p->buf[i] == '\n' ||
-                     (p->buf[i] == '\r' && i + 1 < p->len && p->buf[i + 1] == '\n'))) {
+                while (i < p->len && (p->buf[i] == ' ' || p->buf[i] == '\t'))
+                    i++;
+                if (i < p->len && (p->buf[i] == '\n' || (p->buf[i] == '\r' && i + 1 < p->len &&
+                                                         p->buf[i + 1] == '\n'))) {
                     while (i < p->len) {
                         char w = p->buf[i];
                         if (w == ' ' || w == '\t' || w == '\n')
@@ -264,7 +264,8 @@ static int parse_time(struct toml_parser *p, struct toml_datetime *dt, size_t st
         }
         if (n == 0)
             return toml__fail(p, start, SL_EINVAL, "missing digits after the decimal point");
-        for (; n < 9; n++) ns *= 10;
+        for (; n < 9; n++)
+            ns *= 10;
         dt->nanosecond = ns;
     }
     return 0;
@@ -280,8 +281,8 @@ static int parse_datetime(struct toml_parser *p, struct toml_value *v)
         v->type = TOML_TIME_LOCAL;
         return parse_time(p, dt, start);
     }
-    if (!fixed_digits(p, 4, &dt->year) || !expect_char(p, '-') ||
-        !fixed_digits(p, 2, &dt->month) || !expect_char(p, '-') || !fixed_digits(p, 2, &dt->day))
+    if (!fixed_digits(p, 4, &dt->year) || !expect_char(p, '-') || !fixed_digits(p, 2, &dt->month) ||
+        !expect_char(p, '-') || !fixed_digits(p, 2, &dt->day))
         return toml__fail(p, start, SL_EINVAL, "malformed date (expected yyyy-mm-dd)");
     if (dt->month < 1 || dt->month > 12 || dt->day < 1 ||
         dt->day > days_in_month(dt->year, dt->month))
@@ -442,7 +443,8 @@ int toml__scalar(struct toml_parser *p, struct toml_value *v)
         (avail >= 3 && is_digit(s[0]) && is_digit(s[1]) && s[2] == ':'))
         return parse_datetime(p, v);
     size_t n = 0;
-    while (n < avail && is_token((unsigned char)s[n])) n++;
+    while (n < avail && is_token((unsigned char)s[n]))
+        n++;
     if (n == 0) {
         unsigned char c = (unsigned char)s[0];
         if (c >= 0x20 && c < 0x7f)

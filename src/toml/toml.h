@@ -43,9 +43,9 @@
 
 #include "common/buf.h"
 
-#define TOML_MAX_INPUT  ((size_t)64 << 20)  /* bytes of TOML text */
+#define TOML_MAX_INPUT  ((size_t)16 << 20)  /* bytes of TOML text */
 #define TOML_MAX_DEPTH  128                 /* nesting of tables and arrays */
-#define TOML_MAX_MEMORY ((size_t)1024 << 20) /* arena cap for one document */
+#define TOML_MAX_MEMORY ((size_t)512 << 20) /* arena cap for one document */
 
 enum toml_type {
     TOML_TABLE = 1,
@@ -62,10 +62,10 @@ enum toml_type {
 
 /* The fields a datetime type does not have are zero. */
 struct toml_datetime {
-    int year, month, day;        /* date types */
-    int hour, minute, second;    /* time types */
-    int nanosecond;              /* 0..999999999 */
-    int offset_minutes;          /* TOML_DATETIME: offset east of UTC (Z = 0) */
+    int year, month, day;     /* date types */
+    int hour, minute, second; /* time types */
+    int nanosecond;           /* 0..999999999 */
+    int offset_minutes;       /* TOML_DATETIME: offset east of UTC (Z = 0) */
 };
 
 /* Where and why parsing failed. line/column are 1-based (column in bytes);

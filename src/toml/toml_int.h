@@ -25,7 +25,7 @@ struct toml_kv {
 struct toml_table {
     struct toml_kv *kv;
     size_t len, cap;
-    uint32_t *index; /* open addressing: entry number + 1, 0 = empty */
+    uint32_t *index;  /* open addressing: entry number + 1, 0 = empty */
     size_t index_cap; /* power of two, >= 2 * len when index != NULL */
     uint64_t seed;
 };

@@ -66,7 +66,8 @@ static int reindex(struct toml_parser *p, struct toml_table *t, size_t cap)
     t->index_cap = cap;
     for (size_t i = 0; i < t->len; i++) {
         size_t s = slot_of(t, t->kv[i].key, t->kv[i].keylen);
-        while (idx[s]) s = (s + 1) & (cap - 1);
+        while (idx[s])
+            s = (s + 1) & (cap - 1);
         idx[s] = (uint32_t)(i + 1);
     }
     return 0;
@@ -90,11 +91,13 @@ int toml__insert(struct toml_parser *p, struct toml_table *t, const char *key, s
     if (t->len < TOML_INDEX_MIN) return 0;
     if (!t->index || t->len * 2 > t->index_cap) {
         size_t cap = t->index_cap ? t->index_cap * 2 : 32;
-        while (cap < t->len * 2) cap *= 2;
+        while (cap < t->len * 2)
+            cap *= 2;
         return reindex(p, t, cap);
     }
     size_t s = slot_of(t, key, len);
-    while (t->index[s]) s = (s + 1) & (t->index_cap - 1);
+    while (t->index[s])
+        s = (s + 1) & (t->index_cap - 1);
     t->index[s] = (uint32_t)t->len;
     return 0;
 }
@@ -118,9 +121,11 @@ void toml__freeze(struct toml_value *v)
     if (v->flags & TOML_F_FROZEN) return;
     v->flags |= TOML_F_FROZEN;
     if (v->type == TOML_TABLE) {
-        for (size_t i = 0; i < v->u.tab.len; i++) toml__freeze(v->u.tab.kv[i].val);
+        for (size_t i = 0; i < v->u.tab.len; i++)
+            toml__freeze(v->u.tab.kv[i].val);
     } else if (v->type == TOML_ARRAY) {
-        for (size_t i = 0; i < v->u.arr.len; i++) toml__freeze(v->u.arr.items[i]);
+        for (size_t i = 0; i < v->u.arr.len; i++)
+            toml__freeze(v->u.arr.items[i]);
     }
 }
 
@@ -295,7 +300,8 @@ int toml_format_datetime(const struct toml_value *v, char *out, size_t cap)
             char frac[16];
             snprintf(frac, sizeof(frac), "%09d", dt.nanosecond);
             int fl = 9;
-            while (fl > 1 && frac[fl - 1] == '0') fl--;
+            while (fl > 1 && frac[fl - 1] == '0')
+                fl--;
             n += snprintf(out + n, cap - (size_t)n, ".%.*s", fl, frac);
         }
     }

@@ -95,6 +95,7 @@
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fsutil.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
 #include "wal/wal_int.h"
@@ -200,9 +201,9 @@ static int seg_rotate(struct wal *w, uint64_t first_lsn)
     if (w->fd >= 0) {
         /* Drop the unused preallocation; if this is lost in a crash the
          * zeros left behind read as the end of the segment. */
-        if (ftruncate(w->fd, (off_t)w->seg_off) != 0) {
-            /* harmless: only disk space */
-        }
+        if (ftruncate(w->fd, (off_t)w->seg_off) != 0)
+            sl_warn("wal", "cannot trim segment %016" PRIx64 " in '%s': %s", w->seg_first, w->dir,
+                    strerror(errno));
         close(w->fd);
         w->fd = -1;
         pthread_mutex_lock(&w->mu);
@@ -292,10 +293,11 @@ static int lead(struct wal *w, int force_rotate)
         w->failed = 1;
         w->fail_lsn = last;
         w->st.sync_errors++;
-        if (strcmp(what, "rotate") != 0 || !w->err[0])
-            wal_set_error(w, "wal %s failed in '%s' (segment %016" PRIx64 "): %s; "
-                          "the wal refuses writes until restart", what, w->dir, w->seg_first,
-                          strerror(err));
+        if (strcmp(what, "rotate") != 0) /* wal_seg_create said what failed */
+            wal_set_error(w,
+                          "wal %s failed in '%s' (segment %016" PRIx64 "): %s; "
+                          "the wal refuses writes until restart",
+                          what, w->dir, w->seg_first, strerror(err));
         rc = SL_EIO;
     }
     w->leading = 0;
@@ -471,7 +473,8 @@ int wal_rotate(struct wal *w)
         rc = SL_EINVAL;
         goto out;
     }
-    while (w->leading && !w->failed) pthread_cond_wait(&w->cv, &w->mu);
+    while (w->leading && !w->failed)
+        pthread_cond_wait(&w->cv, &w->mu);
     if (w->failed) {
         rc = SL_ESTATE;
         goto out;
@@ -502,14 +505,16 @@ int wal_checkpoint(struct wal *w, uint64_t lsn)
         if (rc < 0) goto out;
     }
     size_t n = 0;
-    while (n + 1 < w->nsegs && w->segs[n + 1].first_lsn - 1 <= lsn) n++;
+    while (n + 1 < w->nsegs && w->segs[n + 1].first_lsn - 1 <= lsn)
+        n++;
     if (n == 0) goto out;
     victims = sl_malloc(n * sizeof(*victims));
     if (!victims) {
         rc = SL_ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) victims[i] = w->segs[i].first_lsn;
+    for (size_t i = 0; i < n; i++)
+        victims[i] = w->segs[i].first_lsn;
     memmove(w->segs, w->segs + n, (w->nsegs - n) * sizeof(*w->segs));
     w->nsegs -= n;
     nv = n;
@@ -571,7 +576,8 @@ size_t wal_disk_bytes(struct wal *w)
 {
     size_t total = 0;
     pthread_mutex_lock(&w->mu);
-    for (size_t i = 0; i < w->nsegs; i++) total += w->segs[i].bytes;
+    for (size_t i = 0; i < w->nsegs; i++)
+        total += w->segs[i].bytes;
     pthread_mutex_unlock(&w->mu);
     return total;
 }
@@ -580,7 +586,8 @@ void wal_close(struct wal *w)
 {
     if (!w) return;
     pthread_mutex_lock(&w->mu);
-    while (w->leading) pthread_cond_wait(&w->cv, &w->mu);
+    while (w->leading)
+        pthread_cond_wait(&w->cv, &w->mu);
     if (w->ready && !w->failed && w->pend.len) lead(w, 0);
     pthread_mutex_unlock(&w->mu);
     if (w->fd >= 0) close(w->fd);

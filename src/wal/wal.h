@@ -34,10 +34,10 @@ struct wal_opts {
 };
 
 struct wal_stats {
-    uint64_t records;     /* records appended since open */
-    uint64_t bytes;       /* bytes appended since open, record headers included */
-    uint64_t syncs;       /* successful group commits (write + fdatasync of one batch) */
-    uint64_t sync_errors; /* failed writes or fdatasyncs (0 or 1: the state is sticky) */
+    uint64_t records;       /* records appended since open */
+    uint64_t bytes;         /* bytes appended since open, record headers included */
+    uint64_t syncs;         /* successful group commits (write + fdatasync of one batch) */
+    uint64_t sync_errors;   /* failed writes or fdatasyncs (0 or 1: the state is sticky) */
     uint64_t sync_ns_total; /* wall time spent in write + fdatasync of batches */
     /* Sync latency histogram, not cumulative: bucket k (0..14) counts group
      * commits that took [2^k, 2^(k+1)) microseconds (bucket 0 also takes

@@ -58,10 +58,10 @@ struct wal {
     int failed;   /* sticky error state */
     uint64_t next_lsn;
     uint64_t durable_lsn;
-    uint64_t fail_lsn;  /* last LSN of the batch that failed */
+    uint64_t fail_lsn;   /* last LSN of the batch that failed */
     uint64_t last_group; /* records in the last batch */
     int64_t last_end_ns; /* when it became durable (monotonic) */
-    struct sl_buf pend; /* encoded records waiting for the next batch */
+    struct sl_buf pend;  /* encoded records waiting for the next batch */
     struct sl_buf spare;
     struct wal_stats st;
     char err[512];

@@ -181,7 +181,8 @@ static int later_batch(const uint8_t *p, size_t n, size_t from, uint64_t lo, uin
 
 static size_t nonzero_end(const uint8_t *p, size_t n)
 {
-    while (n && !p[n - 1]) n--;
+    while (n && !p[n - 1])
+        n--;
     return n;
 }
 
@@ -341,8 +342,7 @@ static int retire(struct wal *w, size_t i, int drop)
     if (rc < 0) return rc;
     snprintf(aside, sizeof(aside), "%s.corrupt", path);
     if (drop ? unlink(path) != 0 : rename(path, aside) != 0) {
-        wal_set_error(w, "cannot %s '%s': %s", drop ? "delete" : "rename", path,
-                      strerror(errno));
+        wal_set_error(w, "cannot %s '%s': %s", drop ? "delete" : "rename", path, strerror(errno));
         return SL_EIO;
     }
     seg_list_remove(w, i);
@@ -370,8 +370,7 @@ static int reopen_active(struct wal *w, uint64_t first_lsn, size_t end, int trun
         /* Erase the torn bytes for good before anything is written after
          * them: a later batch must never sit in front of stale records. */
         if (ftruncate(fd, (off_t)end) != 0 || sl_fsync(fd) < 0) {
-            wal_set_error(w, "cannot truncate the torn tail of '%s': %s", path,
-                          strerror(errno));
+            wal_set_error(w, "cannot truncate the torn tail of '%s': %s", path, strerror(errno));
             return SL_EIO;
         }
         w->seg_alloc = end;

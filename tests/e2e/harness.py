@@ -7,8 +7,10 @@ What it gives a test:
   /health, reads the operator token from DATA_DIR/operator-token, offers HTTP
   helpers, SIGKILL/SIGTERM, restart on the same data directory, the
   inspection path (GET /api/sluice/debug/rows, JSON lines) and memory
-  readings from /proc. Every server and temporary directory is registered and
-  removed at exit, also when a test fails or is interrupted.
+  readings from /proc. HTTP goes through http.client (stdlib), which, unlike
+  urllib, can read an answer a server sends before the whole body is up.
+  Every server and temporary directory is registered and removed at exit,
+  also when a test fails or is interrupted.
 * Checks: a tiny runner. `check(cond, what)` records a result and goes on,
   `run(tests)` runs test functions, prints each result and a closing line
   "N passed, N failed", and exits 0, 1 (a failure) or 77 (skipped: a needed
@@ -32,9 +34,7 @@ import sys
 import tempfile
 import time
 import traceback
-import urllib.error
 import urllib.parse
-import urllib.request
 
 SKIP = 77
 
@@ -176,15 +176,31 @@ class Response:
 
 
 def http_request(url, method="GET", body=None, headers=None, timeout=30):
-    """One request with urllib; any status is returned, never raised."""
+    """One request on a fresh connection (http.client); any status is returned,
+    never raised. A server may answer early (413) and close while the body is
+    still being sent: the answer is then read if it arrived; status 0 means
+    the connection broke with no answer."""
     if isinstance(body, str):
         body = body.encode()
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    u = urllib.parse.urlsplit(url)
+    path = u.path + ("?" + u.query if u.query else "")
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return Response(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
-    except urllib.error.HTTPError as e:
-        return Response(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
+        h = dict(headers or {})
+        if body is None and method in ("POST", "PUT", "PATCH"):
+            body = b""
+        try:
+            c.request(method, path, body=body, headers=h)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered early: try to read the answer below
+        try:
+            r = c.getresponse()
+            data = r.read()
+        except (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError):
+            return Response(0, {}, b"")
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        c.close()
 
 
 class Conn:
@@ -195,7 +211,9 @@ class Conn:
         self.c = None
 
     def request(self, method, path, body=None, headers=None):
+        """Retries once when a reused keep-alive connection turns out closed."""
         for attempt in (0, 1):
+            reused = self.c is not None
             if self.c is None:
                 self.c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             try:
@@ -208,8 +226,11 @@ class Conn:
                 return Response(r.status, hdrs, data)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 self.close()
-                if attempt:
+                if attempt or not reused:
                     raise
+            except BaseException:
+                self.close()
+                raise
         raise AssertionError("unreachable")
 
     def close(self):
@@ -272,10 +293,11 @@ class Server:
             cmd.append("--without-auth")
         return cmd
 
-    def start(self, timeout=30, expect_ok=True):
+    def start(self, timeout=30, expect_ok=True, wait=True):
         """Starts the server and waits until /health answers. Returns True when
         it is up; with expect_ok=False a failed start returns False instead of
-        raising."""
+        raising; wait=False returns right after the process was spawned (to
+        kill it while it starts)."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         env = dict(os.environ)
         env.update(self.env)
@@ -285,8 +307,10 @@ class Server:
                                      stdin=subprocess.DEVNULL, env=env)
         logf.close()
         self.starts += 1
-        deadline = time.monotonic() + timeout
         self.port = None
+        if not wait:
+            return True
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 if expect_ok:

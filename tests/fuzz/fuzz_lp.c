@@ -19,7 +19,7 @@
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
         if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_lp: check failed: %s (line %d)\n", #c, __LINE__);               \
+            fprintf(stderr, "fuzz_lp: check failed: %s (line %d)\n", #c, __LINE__);                \
             abort();                                                                               \
         }                                                                                          \
     } while (0)

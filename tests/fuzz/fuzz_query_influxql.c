@@ -12,6 +12,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/err.h"
 #include "query/influxql/iql.h"
 
 static void check_cond(const struct iql_expr *cond, struct sl_arena *a)
@@ -54,14 +55,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (q->stmts[i]->meta.cond) check_cond(q->stmts[i]->meta.cond, &a);
     }
     if (iql_query_format(q, &b1) != 0) goto out;
-    rc = iql_parse(b1.ptr, b1.len, &a2, &q2, &err);
+    rc = iql_parse(b1.ptr ? b1.ptr : "", b1.len, &a2, &q2, &err);
+    if (rc == SL_ENOMEM) goto out;
     if (rc != 0) {
         fprintf(stderr, "reparse failed: %s\n  text: %s\n", err.msg, b1.ptr);
         __builtin_trap();
     }
     if (q2->nstmts != q->nstmts) __builtin_trap();
     if (iql_query_format(q2, &b2) != 0) goto out;
-    if (b1.len != b2.len || memcmp(b1.ptr, b2.ptr, b1.len) != 0) {
+    if (b1.len != b2.len || (b1.len && memcmp(b1.ptr, b2.ptr, b1.len) != 0)) {
         fprintf(stderr, "format not stable:\n  1: %s\n  2: %s\n", b1.ptr, b2.ptr);
         __builtin_trap();
     }

@@ -37,7 +37,8 @@ static void check(const struct toml_value *v, int depth)
     }
     case TOML_ARRAY: {
         const struct toml_array *a = toml_as_array(v);
-        for (size_t i = 0; i < toml_array_len(a); i++) check(toml_array_at(a, i), depth + 1);
+        for (size_t i = 0; i < toml_array_len(a); i++)
+            check(toml_array_at(a, i), depth + 1);
         if (toml_array_at(a, toml_array_len(a))) __builtin_trap();
         break;
     }
@@ -69,7 +70,8 @@ static void parse_and_check(const char *buf, size_t len)
     struct toml_value *root = NULL;
     struct toml_error err;
     max_line = 1;
-    for (size_t i = 0; i < len; i++) max_line += buf[i] == '\n';
+    for (size_t i = 0; i < len; i++)
+        max_line += buf[i] == '\n';
     if (toml_parse(buf, len, &root, &err) == 0) {
         if (!root || toml_type(root) != TOML_TABLE) __builtin_trap();
         check(root, 0);

@@ -55,8 +55,8 @@ static const struct lp_case k_cases[] = {
      "OK temperature,location=office value:f:23.5 @1609459200000000000", LP_PREC_S},
     {"temperature,location=warehouse value=18.2 1609459260",
      "OK temperature,location=warehouse value:f:18.2 @1609459260000000000", LP_PREC_S},
-    {"temperature,location=warehouse value=18.2",
-     "OK temperature,location=warehouse value:f:18.2", NS},
+    {"temperature,location=warehouse value=18.2", "OK temperature,location=warehouse value:f:18.2",
+     NS},
     {"temperature,location=room1 value=23.5 1609459200000",
      "OK temperature,location=room1 value:f:23.5 @1609459200000000000", LP_PREC_MS},
     {"temperature,location=room2 value=24.1 1609459200000",
@@ -216,8 +216,10 @@ static const struct lp_case k_cases[] = {
     {"m f=-", "ERR 5 invalid field value", NS},
     {"m f=0x10", "ERR 5 invalid field value", NS},
     {"m f=1_000", "ERR 5 invalid field value", NS},
-    {"m temp=12x", "ERR 8 invalid field value \"12x\" for field \"temp\": expected a number, "
-                   "integer (12i), unsigned (12u), string (\"...\") or boolean", NS},
+    {"m temp=12x",
+     "ERR 8 invalid field value \"12x\" for field \"temp\": expected a number, "
+     "integer (12i), unsigned (12u), string (\"...\") or boolean",
+     NS},
     {"m f=", "ERR 5 missing value for field \"f\"", NS},
     {"m f= 1", "ERR 5 missing value for field \"f\"", NS},
     {"m f=,g=1", "ERR 5 missing value", NS},
@@ -229,8 +231,10 @@ static const struct lp_case k_cases[] = {
     {"m f=-0i", "OK m f:i:0", NS},
     {"m f=9223372036854775807i", "OK m f:i:9223372036854775807", NS},
     {"m f=-9223372036854775808i", "OK m f:i:-9223372036854775808", NS},
-    {"m f=9223372036854775808i", "ERR 5 integer value 9223372036854775808i for field \"f\" is "
-                                 "out of range", NS},
+    {"m f=9223372036854775808i",
+     "ERR 5 integer value 9223372036854775808i for field \"f\" is "
+     "out of range",
+     NS},
     {"m f=-9223372036854775809i", "ERR 5 out of range", NS},
     {"m f=99999999999999999999999i", "ERR 5 out of range", NS},
     {"m f=1.5i", "ERR 5 invalid field value", NS},
@@ -245,8 +249,10 @@ static const struct lp_case k_cases[] = {
     {"m f=1u", "OK m f:u:1", NS},
     {"m f=0u", "OK m f:u:0", NS},
     {"m f=18446744073709551615u", "OK m f:u:18446744073709551615", NS},
-    {"m f=18446744073709551616u", "ERR 5 unsigned value 18446744073709551616u for field \"f\" is "
-                                  "out of range", NS},
+    {"m f=18446744073709551616u",
+     "ERR 5 unsigned value 18446744073709551616u for field \"f\" is "
+     "out of range",
+     NS},
     {"m f=-1u", "ERR 5 is negative; use an integer (-1i)", NS},
     {"m f=1.5u", "ERR 5 invalid field value", NS},
     {"m f=u", "ERR 5 invalid field value", NS},
@@ -260,6 +266,8 @@ static const struct lp_case k_cases[] = {
     {"m f=\"a\\\\\"", "OK m f:s:a\\", NS},
     {"m f=\"a\nb\"", "OK m f:s:a\nb", NS},
     {"m f=\"a\r\nb\"", "OK m f:s:a\r\nb", NS},
+    {"  m f=\"a\nb\"", "OK m f:s:a\nb", NS},
+    {"\tm,t=\"x f=\"a\nb\" 1", "OK m,t=\"x f:s:a\nb @1", NS},
     {"m f=\"x\",g=1i", "OK m f:s:x,g:i:1", NS},
     {"m f=\"x\" 5", "OK m f:s:x @5", NS},
     {"m f=\"#not a comment\"", "OK m f:s:#not a comment", NS},
@@ -350,8 +358,7 @@ static const struct lp_case k_cases[] = {
     {"m,t=a\tb f=1", "OK m,t=a\tb f:f:1", NS},
 
     /* ---- several fields, all types ---- */
-    {"m a=1,b=2i,c=3u,d=\"x\",e=true 10",
-     "OK m a:f:1,b:i:2,c:u:3,d:s:x,e:b:1 @10", NS},
+    {"m a=1,b=2i,c=3u,d=\"x\",e=true 10", "OK m a:f:1,b:i:2,c:u:3,d:s:x,e:b:1 @10", NS},
     {"m,host=a,region=eu usage_user=58i,usage_system=2i,usage_idle=24i 1451606400000000000",
      "OK m,host=a,region=eu usage_user:i:58,usage_system:i:2,usage_idle:i:24 "
      "@1451606400000000000",
@@ -626,9 +633,11 @@ static void test_wide_lines(void **state)
     (void)state;
     struct sl_buf in = SL_BUF_INIT;
     sl_buf_adds(&in, "m");
-    for (int i = 199; i >= 0; i--) sl_buf_addf(&in, ",t%03d=v%d", i, i);
+    for (int i = 199; i >= 0; i--)
+        sl_buf_addf(&in, ",t%03d=v%d", i, i);
     sl_buf_addc(&in, ' ');
-    for (int i = 0; i < 300; i++) sl_buf_addf(&in, "%sf%d=%di", i ? "," : "", i, i);
+    for (int i = 0; i < 300; i++)
+        sl_buf_addf(&in, "%sf%d=%di", i ? "," : "", i, i);
     struct lp_parser p;
     struct lp_point pt;
     struct lp_error err;
@@ -767,7 +776,8 @@ static void test_oom(void **state)
         sl_mem_fail_after(k, 1);
         int rc = lp_parser_next(&p, &pt, &err);
         sl_mem_fail_after(-1, 0);
-        if (rc == SL_ENOMEM) saw_nomem = 1;
+        if (rc == SL_ENOMEM)
+            saw_nomem = 1;
         else {
             assert_int_equal(rc, LP_POINT);
             saw_ok = 1;
@@ -795,11 +805,10 @@ int main(void)
     }
     int failed = cmocka_run_group_tests_name("lp table", table, NULL, NULL);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_in_context),
-        cmocka_unit_test(test_multiline),     cmocka_unit_test(test_scratch_stability),
-        cmocka_unit_test(test_limits),        cmocka_unit_test(test_wide_lines),
-        cmocka_unit_test(test_float_exact),   cmocka_unit_test(test_precision_names),
-        cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_table_in_context),  cmocka_unit_test(test_multiline),
+        cmocka_unit_test(test_scratch_stability), cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_wide_lines),        cmocka_unit_test(test_float_exact),
+        cmocka_unit_test(test_precision_names),   cmocka_unit_test(test_oom),
     };
     return failed + cmocka_run_group_tests_name("lp parser", tests, NULL, NULL);
 }

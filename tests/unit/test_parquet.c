@@ -57,7 +57,8 @@ static char *mkstr(struct table *t, size_t row, size_t len, char fill)
 {
     char *p = malloc(len + 1);
     assert_non_null(p);
-    for (size_t i = 0; i < len; i++) p[i] = fill ? fill : (char)(rnd() & 0xff);
+    for (size_t i = 0; i < len; i++)
+        p[i] = fill ? fill : (char)(rnd() & 0xff);
     p[len] = 0;
     t->owned[row] = p;
     return p;
@@ -98,7 +99,9 @@ static void table_make(struct table *t, size_t n, uint64_t seed)
         t->b[i] = rnd() & 1;
         t->tag[i].ptr = tags[i / 7 % 5];
         t->tag[i].len = (uint32_t)strlen(t->tag[i].ptr);
-        size_t kind = rnd() % 10, len = kind == 0 ? 0 : kind == 1 ? 70000 + rnd() % 100 : rnd() % 40;
+        size_t kind = rnd() % 10, len = kind == 0   ? 0
+                                        : kind == 1 ? 70000 + rnd() % 100
+                                                    : rnd() % 40;
         t->str[i].ptr = mkstr(t, i, len, kind == 1 ? 'z' : 0); /* kind 2..9: binary with NULs */
         t->str[i].len = (uint32_t)len;
         t->v_i64[i] = rnd() % 4 != 0;
@@ -112,7 +115,8 @@ static void table_make(struct table *t, size_t n, uint64_t seed)
 
 static void table_free(struct table *t)
 {
-    for (size_t i = 0; i < t->nrows; i++) free(t->owned[i]);
+    for (size_t i = 0; i < t->nrows; i++)
+        free(t->owned[i]);
     free(t->owned);
     free(t->time), free(t->i64), free(t->u64), free(t->dbl), free(t->b), free(t->tag);
     free(t->str), free(t->v_i64), free(t->v_u64), free(t->v_dbl), free(t->v_b), free(t->v_tag);
@@ -246,13 +250,9 @@ static void check_column(const struct table *t, int c, size_t off, size_t n,
     if (!have) return;
     switch (c) {
     case C_TIME:
-    case C_I64:
-        assert_true(st->min.i == mn.i && st->max.i == mx.i);
-        break;
+    case C_I64: assert_true(st->min.i == mn.i && st->max.i == mx.i); break;
     case C_U64: assert_true(st->min.u == mn.u && st->max.u == mx.u); break;
-    case C_DBL:
-        assert_true(st->min.d == mn.d && st->max.d == mx.d);
-        break;
+    case C_DBL: assert_true(st->min.d == mn.d && st->max.d == mx.d); break;
     case C_BOOL:
         assert_int_equal(st->min.b, mn.b);
         assert_int_equal(st->max.b, mx.b);
@@ -351,8 +351,8 @@ static void test_file_commit(void **state)
     snprintf(final, sizeof final, "%s/x.parquet", dir);
     struct table t;
     table_make(&t, 3000, 7);
-    struct pq_kv kv[] = {{"sluice.tags", "[\"tag\"]"}, {"sluice.sort_key", "tag,time"},
-                         {"empty", ""}};
+    struct pq_kv kv[] = {
+        {"sluice.tags", "[\"tag\"]"}, {"sluice.sort_key", "tag,time"}, {"empty", ""}};
     size_t sort[] = {C_TAG, C_TIME};
     struct pq_writer_opts o = {0};
     o.kv = kv;
@@ -437,7 +437,8 @@ static void test_dictionary_fallback(void **state)
     /* A small dictionary stays dictionary-only. */
     sl_buf_reset(&out);
     o.page_rows = 0;
-    for (int i = 0; i < N; i++) s[i].ptr = vals[i % 10];
+    for (int i = 0; i < N; i++)
+        s[i].ptr = vals[i % 10];
     assert_int_equal(pq_writer_open_buf(&out, &spec, 1, &o, &w), 0);
     assert_int_equal(pq_writer_write(w, &d, N), 0);
     assert_int_equal(pq_writer_close(w), 0);
@@ -570,11 +571,11 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_zstd),    cmocka_unit_test(test_roundtrip_snappy),
-        cmocka_unit_test(test_roundtrip_none),    cmocka_unit_test(test_roundtrip_sizes),
-        cmocka_unit_test(test_file_commit),       cmocka_unit_test(test_dictionary_fallback),
-        cmocka_unit_test(test_empty_and_nulls),   cmocka_unit_test(test_double_stats),
-        cmocka_unit_test(test_misuse),            cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_roundtrip_zstd),  cmocka_unit_test(test_roundtrip_snappy),
+        cmocka_unit_test(test_roundtrip_none),  cmocka_unit_test(test_roundtrip_sizes),
+        cmocka_unit_test(test_file_commit),     cmocka_unit_test(test_dictionary_fallback),
+        cmocka_unit_test(test_empty_and_nulls), cmocka_unit_test(test_double_stats),
+        cmocka_unit_test(test_misuse),          cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -21,9 +22,8 @@ static const char *env(const char *name, void *ctx)
 {
     (void)ctx;
     static const char *vars[][2] = {
-        {"HOST", "db1"},  {"EMPTY", ""},        {"PORT", "8086"},
-        {"_u1", "x"},     {"DOLLAR", "$HOST"},  {"QUOTE", "a\"b"},
-        {"B", "bee"},
+        {"HOST", "db1"},     {"EMPTY", ""},     {"PORT", "8086"}, {"_u1", "x"},
+        {"DOLLAR", "$HOST"}, {"QUOTE", "a\"b"}, {"B", "bee"},
     };
     for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++)
         if (!strcmp(name, vars[i][0])) return vars[i][1];
@@ -118,6 +118,9 @@ static void test_escapes_and_invalid(void **state)
     check("${NOPE:-unclosed", "${NOPE:-unclosed");
     check("${NOPE:-a\n}", "${NOPE:-a\n}");
     check("end$", "end$");
+    /* an unclosed outer form is kept; the closed inner one is substituted */
+    check("${NOPE:-${B}", "${NOPE:-bee");
+    check("${NOPE:-a # } b", "${NOPE:-a # } b");
     /* values are inserted verbatim, never substituted again */
     check("${DOLLAR} $QUOTE", "$HOST a\"b");
 }
@@ -142,9 +145,9 @@ static void test_output_cap_and_getenv(void **state)
     struct sl_buf out;
     sl_buf_init(&out, 8);
     char msg[64];
-    assert_int_equal(toml_envsubst_with("${HOST}${HOST}${HOST}", 21, env, NULL, &out, msg,
-                                        sizeof(msg)),
-                     SL_ETOOBIG);
+    assert_int_equal(
+        toml_envsubst_with("${HOST}${HOST}${HOST}", 21, env, NULL, &out, msg, sizeof(msg)),
+        SL_ETOOBIG);
     sl_buf_release(&out);
 
     setenv("SL_TOML_TEST_VAR", "from-env", 1);
@@ -153,6 +156,27 @@ static void test_output_cap_and_getenv(void **state)
     const char *in = "a = \"$SL_TOML_TEST_VAR\" b = \"${SL_TOML_TEST_UNSET:-dflt}\"";
     assert_int_equal(toml_envsubst(in, strlen(in), &out, msg, sizeof(msg)), 0);
     assert_string_equal(out.ptr, "a = \"from-env\" b = \"dflt\"");
+    sl_buf_release(&out);
+}
+
+/* A line full of unclosed "${A:-" must not make the substitution quadratic. */
+static void test_unclosed_forms_are_linear(void **state)
+{
+    (void)state;
+    struct sl_buf in = SL_BUF_INIT, out = SL_BUF_INIT;
+    for (int i = 0; i < 300000; i++)
+        sl_buf_adds(&in, "${NOPE:-");
+    sl_buf_adds(&in, "${B}");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    char msg[64];
+    assert_int_equal(toml_envsubst_with(in.ptr, in.len, env, NULL, &out, msg, sizeof(msg)), 0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_int_equal(out.len, in.len - 4 + 3);
+    printf("%zu bytes of unclosed ${...:- in %.3f s CPU\n", in.len, took);
+    assert_true(took < 5.0);
+    sl_buf_release(&in);
     sl_buf_release(&out);
 }
 
@@ -188,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_escapes_and_invalid),
         cmocka_unit_test(test_comments_untouched),
         cmocka_unit_test(test_output_cap_and_getenv),
+        cmocka_unit_test(test_unclosed_forms_are_linear),
         cmocka_unit_test(test_then_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -157,7 +157,8 @@ static void norm_datetime(const char *s, char *out, size_t cap)
                 if (d < 9) frac[d++] = s[j];
                 j++;
             }
-            while (d > 0 && frac[d - 1] == '0') d--;
+            while (d > 0 && frac[d - 1] == '0')
+                d--;
             if (d) {
                 out[n++] = '.';
                 memcpy(out + n, frac, d);
@@ -265,7 +266,8 @@ static void map_nul_escapes(char *s)
     for (char *p = s; (p = strstr(p, "\\u0000"));) {
         /* an even number of backslashes before means the \ is itself escaped */
         size_t bs = 0;
-        for (char *q = p; q > s && q[-1] == '\\'; q--) bs++;
+        for (char *q = p; q > s && q[-1] == '\\'; q--)
+            bs++;
         if (bs % 2 == 0) memcpy(p, "\\ufdd0", 6);
         p += 6;
     }

@@ -142,7 +142,8 @@ static void test_seed_values_and_lines(void **state)
     /* plugins in file order */
     const char *order[] = {"cpu", "disk", "mem", "net", "system"};
     assert_int_equal(toml_table_len(inputs), 5);
-    for (size_t k = 0; k < 5; k++) assert_string_equal(toml_table_key_at(inputs, k, NULL), order[k]);
+    for (size_t k = 0; k < 5; k++)
+        assert_string_equal(toml_table_key_at(inputs, k, NULL), order[k]);
     const struct toml_value *cpu = toml_array_at(toml_table_get_array(inputs, "cpu"), 0);
     assert_int_equal(toml_line(cpu), 23);
     bool b;

@@ -72,6 +72,7 @@ static struct wal *open_replay(size_t segment_bytes, struct got *g)
     struct wal_opts o = {.dir = dir, .segment_bytes = segment_bytes};
     struct wal *w = NULL;
     assert_int_equal(wal_open(&o, &w), 0);
+    free(g->it);
     memset(g, 0, sizeof(*g));
     assert_int_equal(wal_replay(w, collect, g), 0);
     return w;
@@ -93,7 +94,7 @@ static int count_files(void)
 static void test_roundtrip(void **state)
 {
     (void)state;
-    struct got g;
+    struct got g = {0};
     struct wal *w = open_replay(0, &g);
     assert_int_equal(g.n, 0);
     assert_int_equal(wal_last_lsn(w), 0);
@@ -116,7 +117,8 @@ static void test_roundtrip(void **state)
     assert_int_equal(st.bytes, 3 * 16 + 5 + 0 + 8);
     assert_int_equal(st.syncs, 3);
     uint64_t hs = 0;
-    for (int i = 0; i < WAL_SYNC_HIST_BUCKETS; i++) hs += st.sync_hist[i];
+    for (int i = 0; i < WAL_SYNC_HIST_BUCKETS; i++)
+        hs += st.sync_hist[i];
     assert_int_equal(hs, st.syncs);
     assert_true(st.sync_ns_total > 0);
     assert_true(wal_disk_bytes(w) >= WAL_DEFAULT_SEGMENT_BYTES);
@@ -177,11 +179,12 @@ static void test_misuse(void **state)
 static void test_rotation(void **state)
 {
     (void)state;
-    struct got g;
+    struct got g = {0};
     struct wal *w = open_replay(8192, &g);
     assert_int_equal(count_files(), 1);
     static uint8_t big[50000];
-    for (size_t i = 0; i < sizeof(big); i++) big[i] = (uint8_t)(i * 31);
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i * 31);
     uint64_t lsn;
     assert_int_equal(wal_append(w, "a", 1, 1, &lsn), 0);
     assert_int_equal(wal_append(w, big, sizeof(big), 1, &lsn), 0); /* > segment */
@@ -214,12 +217,13 @@ static void test_rotation(void **state)
 static void test_checkpoint(void **state)
 {
     (void)state;
-    struct got g;
+    struct got g = {0};
     struct wal *w = open_replay(4096, &g);
     char rec[100];
     memset(rec, 'r', sizeof(rec));
     uint64_t lsn;
-    for (int i = 0; i < 300; i++) assert_int_equal(wal_append(w, rec, sizeof(rec), 1, &lsn), 0);
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(wal_append(w, rec, sizeof(rec), 1, &lsn), 0);
     int files = count_files();
     assert_true(files >= 8);
     size_t disk = wal_disk_bytes(w);
@@ -236,7 +240,8 @@ static void test_checkpoint(void **state)
     assert_true(g.n >= 150 && g.n < 300);
     assert_true(g.it[0].lsn <= 151);
     assert_int_equal(g.it[g.n - 1].lsn, 300);
-    for (size_t i = 1; i < g.n; i++) assert_int_equal(g.it[i].lsn, g.it[i - 1].lsn + 1);
+    for (size_t i = 1; i < g.n; i++)
+        assert_int_equal(g.it[i].lsn, g.it[i - 1].lsn + 1);
     /* Everything covered: the active segment rotates away too. */
     assert_int_equal(wal_checkpoint(w, 300), 0);
     assert_int_equal(count_files(), 1);
@@ -253,7 +258,7 @@ static void test_checkpoint(void **state)
 static void test_nosync_close(void **state)
 {
     (void)state;
-    struct got g;
+    struct got g = {0};
     struct wal *w = open_replay(0, &g);
     uint64_t lsn;
     for (int i = 0; i < 1000; i++) {
@@ -277,7 +282,7 @@ static void test_nosync_close(void **state)
 
 /* ---- many threads ---- */
 
-#define NTHREADS 8
+#define NTHREADS   8
 #define PER_THREAD 400
 
 struct worker {
@@ -311,7 +316,7 @@ static void *worker_main(void *arg)
 static void test_threads(void **state)
 {
     (void)state;
-    struct got g;
+    struct got g = {0};
     struct wal *w = open_replay(16384, &g); /* small segments: rotate under load */
     static struct worker wk[NTHREADS];
     pthread_t th[NTHREADS];
@@ -319,8 +324,10 @@ static void test_threads(void **state)
         wk[i] = (struct worker){.w = w, .id = i + 1, .sync = i % 2 == 0};
         assert_int_equal(pthread_create(&th[i], NULL, worker_main, &wk[i]), 0);
     }
-    for (int i = 0; i < NTHREADS; i++) pthread_join(th[i], NULL);
-    for (int i = 0; i < NTHREADS; i++) assert_int_equal(wk[i].rc, 0);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < NTHREADS; i++)
+        assert_int_equal(wk[i].rc, 0);
     struct wal_stats st;
     wal_get_stats(w, &st);
     assert_int_equal(st.records, NTHREADS * PER_THREAD);
@@ -368,7 +375,7 @@ static void *bench_main(void *arg)
 
 static void measure(int threads, int sync, int64_t ms)
 {
-    struct got g;
+    struct got g = {0};
     sl_remove_tree(dir);
     struct wal *w = open_replay(0, &g);
     struct bench b[64];

@@ -89,7 +89,8 @@ static void test_sticky(void **state)
     (void)state;
     struct wal *w = open_replay();
     uint64_t lsn, v;
-    for (v = 1; v <= 10; v++) assert_int_equal(wal_append(w, &v, 8, 1, &lsn), 0);
+    for (v = 1; v <= 10; v++)
+        assert_int_equal(wal_append(w, &v, 8, 1, &lsn), 0);
     atomic_store(&fail_syncs, 1);
     v = 11;
     assert_int_equal(wal_append(w, &v, 8, 1, &lsn), SL_EIO);
@@ -114,7 +115,8 @@ static void test_sticky(void **state)
     /* After a restart the acknowledged records are there. */
     w = open_replay();
     assert_true(got.n >= 10);
-    for (size_t i = 0; i < 10; i++) assert_int_equal(got.tag[i], i + 1);
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(got.tag[i], i + 1);
     assert_false(wal_failed(w));
     v = 99;
     assert_int_equal(wal_append(w, &v, 8, 1, &lsn), 0);
@@ -153,7 +155,7 @@ static void test_sticky_rotation(void **state)
     wal_close(w);
 }
 
-#define NT 6
+#define NT  6
 #define PER 300
 
 struct worker {
@@ -201,7 +203,8 @@ static void test_threads_fault(void **state)
         wk[i] = (struct worker){.w = w, .id = i + 1};
         assert_int_equal(pthread_create(&th[i], NULL, worker_main, &wk[i]), 0);
     }
-    for (int i = 0; i < NT; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < NT; i++)
+        pthread_join(th[i], NULL);
     int eio = 0, estate = 0;
     for (int i = 0; i < NT; i++) {
         assert_int_equal(wk[i].after_error_ok, 0);
@@ -215,11 +218,13 @@ static void test_threads_fault(void **state)
     wal_close(w);
 
     w = open_replay();
-    for (size_t i = 1; i < got.n; i++) assert_int_equal(got.lsn[i], got.lsn[i - 1] + 1);
+    for (size_t i = 1; i < got.n; i++)
+        assert_int_equal(got.lsn[i], got.lsn[i - 1] + 1);
     for (int t = 0; t < NT; t++) {
         for (int a = 0; a < wk[t].nacked; a++) {
             int found = 0;
-            for (size_t i = 0; i < got.n; i++) found += got.tag[i] == wk[t].acked[a];
+            for (size_t i = 0; i < got.n; i++)
+                found += got.tag[i] == wk[t].acked[a];
             assert_int_equal(found, 1);
         }
     }

@@ -59,7 +59,8 @@ static size_t len_for(uint64_t lsn)
 
 static void payload_for(uint64_t lsn, uint8_t *out)
 {
-    for (size_t i = 0; i < len_for(lsn); i++) out[i] = (uint8_t)(lsn * 7 + i * 13);
+    for (size_t i = 0; i < len_for(lsn); i++)
+        out[i] = (uint8_t)(lsn * 7 + i * 13);
 }
 
 static int collect(void *ctx, uint64_t lsn, const void *rec, size_t len)
@@ -104,7 +105,8 @@ static void build(size_t segment_bytes, uint64_t k)
 {
     struct wal *w;
     assert_int_equal(open_replay(segment_bytes, 0, &w), 0);
-    for (uint64_t i = 1; i <= k; i++) put(w, i, 1);
+    for (uint64_t i = 1; i <= k; i++)
+        put(w, i, 1);
     wal_close(w);
 }
 
@@ -117,7 +119,8 @@ static void seg_path(uint64_t first, char *out, size_t cap)
 static size_t rec_off(uint64_t first, uint64_t lsn)
 {
     size_t off = 32;
-    for (uint64_t i = first; i < lsn; i++) off += 16 + len_for(i);
+    for (uint64_t i = first; i < lsn; i++)
+        off += 16 + len_for(i);
     return off;
 }
 
@@ -150,7 +153,8 @@ static void assert_sequence(uint64_t from, uint64_t to)
 {
     assert_int_equal(got.bad, 0);
     assert_int_equal(got.n, to - from + 1);
-    for (size_t i = 0; i < got.n; i++) assert_int_equal(got.lsn[i], from + i);
+    for (size_t i = 0; i < got.n; i++)
+        assert_int_equal(got.lsn[i], from + i);
 }
 
 static int count_segments(void)
@@ -250,8 +254,10 @@ static void test_torn_last_batch(void **state)
     (void)state;
     struct wal *w;
     assert_int_equal(open_replay(1 << 20, 0, &w), 0);
-    for (uint64_t i = 1; i <= 5; i++) put(w, i, 1);
-    for (uint64_t i = 6; i <= 10; i++) put(w, i, 0);
+    for (uint64_t i = 1; i <= 5; i++)
+        put(w, i, 1);
+    for (uint64_t i = 6; i <= 10; i++)
+        put(w, i, 0);
     assert_int_equal(wal_sync(w), 0);
     wal_close(w);
     char path[128];
@@ -284,7 +290,8 @@ static void test_mid_damage_last_segment(void **state)
     assert_int_equal(open_replay(1 << 20, 1, &w), 0);
     assert_int_equal(got.bad, 0);
     assert_int_equal(got.n, k - 1);
-    for (size_t i = 0; i < got.n; i++) assert_int_equal(got.lsn[i], i < 2 ? i + 1 : i + 2);
+    for (size_t i = 0; i < got.n; i++)
+        assert_int_equal(got.lsn[i], i < 2 ? i + 1 : i + 2);
     struct wal_stats st;
     wal_get_stats(w, &st);
     assert_int_equal(st.skipped_regions, 1);
@@ -333,8 +340,10 @@ static void test_bitflip_middle_segment(void **state)
         assert_int_equal(open_replay(4096, 1, &w), 0);
         assert_int_equal(got.bad, 0);
         assert_int_equal(got.n, k - 1 + (size_t)round);
-        for (size_t i = 1; i < got.n; i++) assert_true(got.lsn[i] > got.lsn[i - 1]);
-        for (size_t i = 0; i < got.n; i++) assert_true(got.lsn[i] != second + 5);
+        for (size_t i = 1; i < got.n; i++)
+            assert_true(got.lsn[i] > got.lsn[i - 1]);
+        for (size_t i = 0; i < got.n; i++)
+            assert_true(got.lsn[i] != second + 5);
         struct wal_stats st;
         wal_get_stats(w, &st);
         assert_true(st.skipped_regions >= 1);
@@ -461,7 +470,8 @@ static void test_garbage_tail(void **state)
     uint8_t *p = slurp(path, &n);
     size_t end = rec_off(1, k + 1);
     unsigned seed = 7;
-    for (size_t i = end; i < end + 3000 && i < n; i++) p[i] = (uint8_t)(rand_r(&seed) >> 3);
+    for (size_t i = end; i < end + 3000 && i < n; i++)
+        p[i] = (uint8_t)(rand_r(&seed) >> 3);
     spit(path, p, n);
     sl_free(p);
     struct wal *w;

@@ -141,7 +141,11 @@ static int influx_init_common(struct plugin_conf *c, void **state, int v2)
         if ((rc = conf_str(c, "bucket", &s->bucket)) < 0) goto fail;
         if ((rc = conf_str(c, "bucket_tag", &s->bucket_tag)) < 0) goto fail;
         if ((rc = conf_bool(c, "exclude_bucket_tag", &s->exclude_bucket_tag)) < 0) goto fail;
-        if (!s->bucket && !s->bucket_tag) {
+        if (s->bucket_tag) {
+            rc = conf_fail(c, "bucket_tag", "routing by tag is not supported yet");
+            goto fail;
+        }
+        if (!s->bucket) {
             rc = conf_fail(c, "bucket", "a bucket (or bucket_tag) is required");
             goto fail;
         }
@@ -158,6 +162,11 @@ static int influx_init_common(struct plugin_conf *c, void **state, int v2)
         if ((rc = conf_bool(c, "skip_database_creation", &s->skip_database_creation)) < 0)
             goto fail;
         if ((rc = conf_size(c, "udp_payload", &dummy_i)) < 0) goto fail;
+        if (s->database_tag || s->retention_policy_tag) {
+            rc = conf_fail(c, s->database_tag ? "database_tag" : "retention_policy_tag",
+                           "routing by tag is not supported yet");
+            goto fail;
+        }
         if (!s->database && !(s->database = sl_strdup("telegraf"))) {
             rc = SL_ENOMEM;
             goto fail;

@@ -133,6 +133,7 @@ struct iql_token {
     uint64_t u;
     int64_t i;
     double f;
+    size_t err_at; /* TK_ILLEGAL: where exactly, when not at start (0 = start) */
 };
 
 struct iql_lexer {
@@ -177,7 +178,6 @@ struct iql_expr *iql_p_expr(struct iql_parser *p);
 const char *iql_p_ident(struct iql_parser *p, const char *what);
 /* Parses a regex when the current token is '/', else returns NULL w/o error. */
 const char *iql_p_regex(struct iql_parser *p);
-bool iql_p_int(struct iql_parser *p, int64_t *v, const char *what);
 bool iql_p_duration(struct iql_parser *p, int64_t *v);
 
 /* Statements (parse_select.c, parse_stmt.c). */

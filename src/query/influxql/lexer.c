@@ -164,6 +164,7 @@ static bool scan_quoted(struct iql_lexer *lx, char quote, struct iql_token *t, c
         }
         if (c == '\n' || c == '\0') {
             lx->pos = i;
+            t->err_at = i;
             set_illegal(t, msg, msgcap,
                         c ? "newline in quoted string" : "NUL byte in quoted string");
             return false;
@@ -176,6 +177,7 @@ static bool scan_quoted(struct iql_lexer *lx, char quote, struct iql_token *t, c
                 d[dn++] = e;
             else {
                 lx->pos = i;
+                t->err_at = i;
                 set_illegal(t, msg, msgcap, "bad escape in quoted string");
                 return false;
             }

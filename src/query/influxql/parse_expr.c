@@ -110,8 +110,8 @@ static void token_desc(struct iql_parser *p, char *out, size_t cap)
 void *iql_p_expected(struct iql_parser *p, const char *what)
 {
     if (p->tok.kind == TK_ILLEGAL) {
-        return iql_p_fail_at(p, p->tok.start, p->tok.i == SL_ENOMEM ? SL_ENOMEM : SL_EINVAL, "%s",
-                             p->lexmsg);
+        size_t at = p->tok.err_at ? p->tok.err_at : p->tok.start;
+        return iql_p_fail_at(p, at, p->tok.i == SL_ENOMEM ? SL_ENOMEM : SL_EINVAL, "%s", p->lexmsg);
     }
     char found[96];
     token_desc(p, found, sizeof(found));
@@ -159,28 +159,6 @@ const char *iql_p_regex(struct iql_parser *p)
     const char *re = p->tok.text;
     iql_p_next(p);
     return re;
-}
-
-bool iql_p_int(struct iql_parser *p, int64_t *v, const char *what)
-{
-    bool neg = false;
-    size_t at = p->tok.start;
-    if (p->tok.kind == TK_SUB) {
-        neg = true;
-        iql_p_next(p);
-    }
-    if (p->tok.kind != TK_INTEGER) {
-        iql_p_expected(p, what ? what : "integer");
-        return false;
-    }
-    uint64_t u = p->tok.u;
-    if (u > (uint64_t)INT64_MAX + (neg ? 1 : 0)) {
-        iql_p_fail_at(p, at, SL_EINVAL, "unable to parse integer");
-        return false;
-    }
-    *v = neg ? (int64_t)(0 - u) : (int64_t)u;
-    iql_p_next(p);
-    return true;
 }
 
 bool iql_p_duration(struct iql_parser *p, int64_t *v)
