@@ -153,7 +153,7 @@ int catalog_table_files_update(struct catalog *c, struct cat_table *t, const str
     size_t old_n = t->nfiles;
     struct cat_file *old = sl_malloc((old_n ? old_n : 1) * sizeof(*old));
     if (!old) return SL_ENOMEM;
-    memcpy(old, t->files, old_n * sizeof(*old));
+    if (old_n) memcpy(old, t->files, old_n * sizeof(*old));
     uint32_t old_seq = t->next_seq;
     size_t kept = 0;
     struct cat_file *dropped = sl_malloc((old_n ? old_n : 1) * sizeof(*dropped));
@@ -180,7 +180,7 @@ int catalog_table_files_update(struct catalog *c, struct cat_table *t, const str
         }
         struct cat_file *fs = sl_grow(t->files, &t->files_cap, old_n, sizeof(*fs));
         if (fs) t->files = fs;
-        memcpy(t->files, old, old_n * sizeof(*old));
+        if (old_n) memcpy(t->files, old, old_n * sizeof(*old));
         t->nfiles = old_n;
         t->next_seq = old_seq;
     } else {

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,14 @@ int cmd_serve(int argc, char **argv)
     }
     sl_log_set_level(lvl);
     signal(SIGPIPE, SIG_IGN);
+    /* Request bodies and per-request arenas are megabytes each; served from
+     * mmap they would be returned to the kernel after every request and
+     * page-faulted in again on the next. Keep them in the heap, and let freed
+     * heap memory be reused rather than trimmed at once. A few arenas bound
+     * fragmentation across connection threads. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_ARENA_MAX, 4);
 
     char err[1024] = "";
     struct engine_opts eo = {

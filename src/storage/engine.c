@@ -99,6 +99,8 @@ static void *bg_main(void *arg)
         if (e->bg_stop) break;
         e->bg_kick = 0;
         pthread_mutex_unlock(&e->bg_mu);
+        /* no_sync writes become durable within about a second */
+        if (!wal_failed(e->wal)) wal_sync(e->wal);
         int rc = storage_persist(e, 0);
         if (rc < 0) sl_warn("persist", "persistence failed: %s", sl_strerror(rc));
         int64_t now = sl_mono_ns();

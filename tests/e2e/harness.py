@@ -467,16 +467,17 @@ class Server:
         p.update(kw.pop("extra", {}))
         return self.post("/api/v3/write_lp", body, params=p, **kw)
 
-    def rows(self, db, table):
+    def rows(self, db, table, sort=True):
         """The stored, deduplicated rows of db.table as dicts, sorted by
-        (time, tags); [] when the table does not exist."""
+        (time, tags) unless sort=False; [] when the table does not exist."""
         r = self.get("/api/sluice/debug/rows", params={"db": db, "table": table})
         if r.status == 404:
             return []
         if r.status != 200:
             raise AssertionError(f"inspection path answered {r.status}: {r.text}")
         out = [json.loads(line) for line in r.text.splitlines() if line.strip()]
-        out.sort(key=lambda d: (d["time"], sorted((k, str(v)) for k, v in d.items())))
+        if sort:
+            out.sort(key=lambda d: (d["time"], sorted((k, str(v)) for k, v in d.items())))
         return out
 
     def metrics(self):

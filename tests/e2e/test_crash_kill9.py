@@ -27,7 +27,7 @@ import harness as H  # noqa: E402
 
 KILLS = int(os.environ.get("SLUICE_E2E_KILLS", "24"))
 WRITERS = 4
-BATCH = 200
+BATCH = 100
 T0 = 1_700_000_000_000_000_000
 TABLES = {"v1": "crash_v1", "v2": "crash_v2", "v3": "crash_v3"}
 
@@ -143,7 +143,7 @@ def test_kill9_under_load():
         for w in writers:
             w.join(30)
     H.check(not start_failures, f"all {srv.starts} start-ups succeeded",
-            start_failures[0][-3000:] if start_failures else None)
+            (start_failures[0][:120] + " ... " + start_failures[0][-1500:]) if start_failures else None)
     H.check(kills >= 20, f"killed the server with SIGKILL {kills} times under load")
     if start_failures:
         return
@@ -165,7 +165,7 @@ def test_kill9_under_load():
     def verify(label):
         stored = {}
         for table in TABLES.values():
-            for row in srv.rows("crash", table):
+            for row in srv.rows("crash", table, sort=False):
                 key = (table, row.get("w"), row.get("s"), row["time"])
                 stored.setdefault(key, []).append(row)
         sent, acked = {}, set()

@@ -540,6 +540,35 @@ static void test_multiline(void **state)
     assert_int_equal(lp_parser_next(&p, &pt, &err), LP_END);
     lp_parser_release(&p);
 
+    /* escaped strings and several multi-line strings in one line, CRLF ends */
+    in = "a\\ b s=\"x\\\"\ny\",t=\"p\r\nq\" 5\r\nb,t=\"z f=\"\\\\\n\"\r\nc f=1\n";
+    lp_parser_init(&p, in, strlen(in), NULL);
+    assert_int_equal(lp_parser_next(&p, &pt, &err), LP_POINT);
+    assert_int_equal(pt.line, 1);
+    assert_int_equal(pt.nfields, 2);
+    assert_int_equal(pt.fields[0].v.s.len, 4);
+    assert_memory_equal(pt.fields[0].v.s.ptr, "x\"\ny", 4);
+    assert_memory_equal(pt.fields[1].v.s.ptr, "p\r\nq", 4);
+    assert_int_equal(pt.time, 5);
+    assert_int_equal(pt.raw[pt.raw_len - 1], '5');
+    assert_int_equal(lp_parser_next(&p, &pt, &err), LP_POINT);
+    assert_int_equal(pt.line, 4);
+    assert_int_equal(pt.tags[0].val_len, 2);
+    assert_memory_equal(pt.fields[0].v.s.ptr, "\\\n", 2);
+    assert_int_equal(lp_parser_next(&p, &pt, &err), LP_POINT);
+    assert_int_equal(pt.line, 6);
+    assert_int_equal(lp_parser_next(&p, &pt, &err), LP_END);
+    lp_parser_release(&p);
+
+    /* an error before a multi-line string resumes after the whole line */
+    in = "a,t f=\"x\ny\" 1\nb f=1\n";
+    lp_parser_init(&p, in, strlen(in), NULL);
+    assert_int_equal(lp_parser_next(&p, &pt, &err), LP_ERROR);
+    assert_int_equal(err.raw_len, 13);
+    assert_int_equal(lp_parser_next(&p, &pt, &err), LP_POINT);
+    assert_int_equal(pt.line, 3);
+    lp_parser_release(&p);
+
     /* a comment holding a quote does not join lines */
     in = "# a f=\"x\nb f=1\n";
     lp_parser_init(&p, in, strlen(in), NULL);

@@ -166,6 +166,40 @@ static void test_per_line_errors(void **state)
     engine_close(e);
 }
 
+static void test_unsorted_and_escaped_tags_are_one_series(void **state)
+{
+    (void)state;
+    struct engine *e = open_engine();
+    struct write_result res;
+    /* the same series written with tags in three orders and with escapes */
+    assert_int_equal(write_lp(e, "s",
+                              "m,b=2,a=1 v=1 10\n"
+                              "m,a=1,b=2 w=2 10\n"
+                              "m,b=2,a=1 x=3 10\n"
+                              "m,a=x\\ y,b=2 v=4 10\n"
+                              "m,b=2,a=x\\ y v=5 20\n",
+                              LP_PREC_NS, 0, &res),
+                     0);
+    assert_int_equal(res.accepted, 5);
+    write_result_release(&res);
+    double sum;
+    assert_int_equal(count_rows(e, "s", "m", &sum, "v"), 3);
+    assert_true(sum == 1 + 4 + 5);
+    assert_int_equal(count_rows(e, "s", "m", &sum, "w"), 3);
+    assert_true(sum == 2);
+    catalog_rdlock(e->catalog);
+    struct cat_db *d = catalog_db_get(e->catalog, "s", 1);
+    struct cat_table *t = cat_db_table_get(d, "m", 1);
+    struct buf_table *bt = buffer_table_find(&e->buffer, d->id, t->id);
+    assert_int_equal(bt->nseries, 2);
+    catalog_unlock(e->catalog);
+    engine_close(e);
+    e = open_engine();
+    assert_int_equal(count_rows(e, "s", "m", &sum, "v"), 3);
+    assert_true(sum == 1 + 4 + 5);
+    engine_close(e);
+}
+
 static void test_precision_and_default_time(void **state)
 {
     (void)state;
@@ -265,6 +299,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_and_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_line_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_precision_and_default_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsorted_and_escaped_tags_are_one_series, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_retention_and_unknown_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persist_compact_restart, setup, teardown),
     };
