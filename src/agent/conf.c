@@ -338,3 +338,17 @@ const char *conf_first_unused(struct plugin_conf *c)
         if (!c->used[i]) return toml_table_key_at(c->t, i, NULL);
     return NULL;
 }
+
+const struct toml_value *conf_value(struct plugin_conf *c, const char *key)
+{
+    return lookup(c, key);
+}
+
+int conf_check_child(struct plugin_conf *parent, struct plugin_conf *child)
+{
+    const char *k = conf_first_unused(child);
+    if (!k && child->err[0] == '\0') return 0;
+    if (child->err[0] == '\0') conf_fail(child, k, "unknown option (not supported by this plugin)");
+    snprintf(parent->err, sizeof(parent->err), "%s", child->err);
+    return SL_EINVAL;
+}

@@ -44,6 +44,14 @@ struct plugin_conf *conf_table_array_at(struct plugin_conf *c, const char *key, 
  * visited this way are not marked; call conf_mark for those consumed. */
 const char *conf_key_at(struct plugin_conf *c, size_t i);
 void conf_mark(struct plugin_conf *c, const char *key);
+/* The raw TOML value of key (marked used), or NULL when absent: for
+ * options whose type varies (enum value_mappings). */
+const struct toml_value *conf_value(struct plugin_conf *c, const char *key);
+/* For sub-tables a plugin reads itself (e.g. [[processors.rename.replace]]):
+ * when child holds an error (from a failed conf_* call) or has an option
+ * nobody read ("unknown option", with the child's line), copies the message
+ * to parent and returns SL_EINVAL; else 0. */
+int conf_check_child(struct plugin_conf *parent, struct plugin_conf *child);
 /* 1 when the table has the key (does not mark it used). */
 int conf_has(struct plugin_conf *c, const char *key);
 /* Line of key (or of the table when key is NULL); 0 if unknown. */

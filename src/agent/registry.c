@@ -8,12 +8,24 @@
 #include <string.h>
 
 #include "agent/inputs/inputs.h"
+#include "agent/inputs/services.h"
 #include "agent/outputs/outputs.h"
 #include "agent/plugin.h"
 
 const struct agent_input_ops *const agent_inputs[] = {
-    &input_cpu,       &input_disk,   &input_diskio, &input_internal, &input_mem, &input_net,
-    &input_processes, &input_system, NULL,
+    &input_cpu,
+    &input_disk,
+    &input_diskio,
+    &input_http_response,
+    &input_internal,
+    &input_mem,
+    &input_net,
+    &input_nginx,
+    &input_postgresql,
+    &input_processes,
+    &input_redis,
+    &input_system,
+    NULL,
 };
 
 const struct agent_processor_ops *const agent_processors[] = {NULL};

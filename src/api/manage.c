@@ -29,8 +29,10 @@ static int require_admin(struct api_server *s, struct http_req *req, struct http
         return 0;
     }
     if (!a.grant.admin) {
-        if (st == API_V2) http_resp_error_v2(resp, 403, "forbidden", "an admin token is required");
-        else http_resp_error(resp, 403, "an admin token is required");
+        if (st == API_V2)
+            http_resp_error_v2(resp, 403, "forbidden", "an admin token is required");
+        else
+            http_resp_error(resp, 403, "an admin token is required");
         return 0;
     }
     return 1;
@@ -156,8 +158,8 @@ out:
 
 /* ---- tokens ---- */
 
-static void token_created(struct http_resp *resp, const char *id, const char *name,
-                          const char *raw, int admin, int v2, json_t *perms)
+static void token_created(struct http_resp *resp, const char *id, const char *name, const char *raw,
+                          int admin, int v2, json_t *perms)
 {
     char created[48];
     sl_time_format_rfc3339(sl_now_ns(), created);
@@ -257,9 +259,12 @@ void api_configure_token(struct api_server *s, struct http_req *req, struct http
             json_array_foreach(acts, k, ja)
             {
                 const char *a = json_string_value(ja);
-                if (a && !strcmp(a, "read")) actions |= TOKEN_READ;
-                else if (a && !strcmp(a, "write")) actions |= TOKEN_WRITE;
-                else rc = SL_EINVAL;
+                if (a && !strcmp(a, "read"))
+                    actions |= TOKEN_READ;
+                else if (a && !strcmp(a, "write"))
+                    actions |= TOKEN_WRITE;
+                else
+                    rc = SL_EINVAL;
             }
             if (!rt || strcmp(rt, "db") != 0 || !json_is_array(names) || !actions) rc = SL_EINVAL;
             json_array_foreach(names, k, ja)
@@ -408,8 +413,10 @@ void api_v2_buckets(struct api_server *s, struct http_req *req, struct http_resp
         }
         int rc = engine_db_drop(s->eng, name, strlen(name));
         sl_free(name);
-        if (rc < 0) http_resp_error_v2(resp, 500, "internal error", sl_strerror(rc));
-        else resp->status = 204;
+        if (rc < 0)
+            http_resp_error_v2(resp, 500, "internal error", sl_strerror(rc));
+        else
+            resp->status = 204;
         return;
     }
     json_t *j = api_json_body(req, resp, API_V2);
@@ -445,12 +452,16 @@ void api_v2_buckets(struct api_server *s, struct http_req *req, struct http_resp
         catalog_wrlock(cat);
         struct cat_db *d = db_by_bucket_id(cat, rest);
         int rc = SL_ENOENT;
-        if (d) rc = json_object_get(j, "retentionRules") ? catalog_db_set_retention(cat, d, ret) : 0;
+        if (d)
+            rc = json_object_get(j, "retentionRules") ? catalog_db_set_retention(cat, d, ret) : 0;
         json_t *o = rc == 0 ? bucket_json(d) : NULL;
         catalog_unlock(cat);
-        if (rc == SL_ENOENT) http_resp_error_v2(resp, 404, "not found", "bucket not found");
-        else if (rc < 0) http_resp_error_v2(resp, 500, "internal error", sl_strerror(rc));
-        else json_reply(resp, 200, o);
+        if (rc == SL_ENOENT)
+            http_resp_error_v2(resp, 404, "not found", "bucket not found");
+        else if (rc < 0)
+            http_resp_error_v2(resp, 500, "internal error", sl_strerror(rc));
+        else
+            json_reply(resp, 200, o);
     } else {
         http_resp_error_v2(resp, 405, "method not allowed", "method not allowed");
     }
@@ -502,9 +513,12 @@ void api_v2_authorizations(struct api_server *s, struct http_req *req, struct ht
     }
     if (!strcmp(m, "DELETE")) {
         int rc = *rest ? token_delete(s->tokens, rest) : SL_ENOENT;
-        if (rc == SL_ENOENT) http_resp_error_v2(resp, 404, "not found", "authorization not found");
-        else if (rc < 0) http_resp_error_v2(resp, 500, "internal error", sl_strerror(rc));
-        else resp->status = 204;
+        if (rc == SL_ENOENT)
+            http_resp_error_v2(resp, 404, "not found", "authorization not found");
+        else if (rc < 0)
+            http_resp_error_v2(resp, 500, "internal error", sl_strerror(rc));
+        else
+            resp->status = 204;
         return;
     }
     if (strcmp(m, "POST") != 0) {
@@ -537,7 +551,8 @@ void api_v2_authorizations(struct api_server *s, struct http_req *req, struct ht
         }
         if (strcmp(type, "buckets") != 0) continue; /* other resource types grant nothing here */
         const char *db = "*";
-        if (bname) db = bname;
+        if (bname)
+            db = bname;
         else if (bid) {
             struct cat_db *d = db_by_bucket_id(s->eng->catalog, bid);
             if (!d) {
@@ -578,6 +593,7 @@ void api_v2_authorizations(struct api_server *s, struct http_req *req, struct ht
             sl_free(raw);
         }
     }
-    for (size_t k = 0; k < n; k++) sl_free(names[k]);
+    for (size_t k = 0; k < n; k++)
+        sl_free(names[k]);
     json_decref(j);
 }

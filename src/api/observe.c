@@ -40,7 +40,8 @@ void api_metrics(struct api_server *s, struct http_req *req, struct http_resp *r
             atomic_load(&e->stats.write_requests));
     counter(b, "sluice_lines_rejected_total", "Lines rejected (parse errors, conflicts, limits).",
             atomic_load(&e->stats.lines_rejected));
-    counter(b, "sluice_overload_responses_total", "Writes refused with 503 because the buffer was full.",
+    counter(b, "sluice_overload_responses_total",
+            "Writes refused with 503 because the buffer was full.",
             atomic_load(&e->stats.overload_rejections));
     counter(b, "sluice_http_auth_failures_total", "Requests with invalid credentials.",
             atomic_load(&s->m.auth_failures));
@@ -85,7 +86,8 @@ void api_metrics(struct api_server *s, struct http_req *req, struct http_resp *r
     sl_buf_addf(b, "sluice_wal_sync_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
     sl_buf_addf(b, "sluice_wal_sync_duration_seconds_sum %.9f\n", ws.sync_ns_total / 1e9);
     sl_buf_addf(b, "sluice_wal_sync_duration_seconds_count %llu\n", (unsigned long long)ws.syncs);
-    gauge(b, "sluice_wal_disk_bytes", "Bytes of WAL segments on disk.", (double)wal_disk_bytes(e->wal));
+    gauge(b, "sluice_wal_disk_bytes", "Bytes of WAL segments on disk.",
+          (double)wal_disk_bytes(e->wal));
     gauge(b, "sluice_wal_failed", "1 when the WAL is in its sticky error state.",
           wal_failed(e->wal) ? 1 : 0);
     gauge(b, "sluice_buffer_bytes", "Memory held by the write buffer.",
@@ -179,6 +181,8 @@ void api_storage_action(struct api_server *s, struct http_req *req, struct http_
         return;
     }
     int rc = strstr(req->path, "compact") ? storage_compact(s->eng, 2) : storage_persist(s->eng, 1);
-    if (rc < 0) http_resp_error(resp, 500, sl_strerror(rc));
-    else resp->status = 204;
+    if (rc < 0)
+        http_resp_error(resp, 500, sl_strerror(rc));
+    else
+        resp->status = 204;
 }

@@ -26,7 +26,8 @@ struct tok {
 
 static void skip_ws(struct tok *t)
 {
-    while (t->s < t->end && isspace((unsigned char)*t->s)) t->s++;
+    while (t->s < t->end && isspace((unsigned char)*t->s))
+        t->s++;
 }
 
 static int keyword(struct tok *t, const char *kw)
@@ -54,8 +55,8 @@ static int ident(struct tok *t, char *out, size_t cap)
         if (t->s >= t->end) return 0;
         t->s++;
     } else {
-        while (t->s < t->end && (isalnum((unsigned char)*t->s) || *t->s == '_' ||
-                                 (unsigned char)*t->s >= 0x80)) {
+        while (t->s < t->end &&
+               (isalnum((unsigned char)*t->s) || *t->s == '_' || (unsigned char)*t->s >= 0x80)) {
             if (o + 1 >= cap) return 0;
             out[o++] = *t->s++;
         }
@@ -77,14 +78,15 @@ static void stmt_error(struct sl_buf *b, size_t id, const char *msg)
     sl_buf_addc(b, '}');
 }
 
-static void run_statement(struct api_server *s, const struct api_auth *a, const char *q,
-                          size_t len, size_t id, struct sl_buf *b)
+static void run_statement(struct api_server *s, const struct api_auth *a, const char *q, size_t len,
+                          size_t id, struct sl_buf *b)
 {
     struct tok t = {q, q + len};
     char name[600], msg[800];
     if (keyword(&t, "SHOW") && keyword(&t, "DATABASES") && at_end(&t)) {
-        sl_buf_addf(b, "{\"statement_id\":%zu,\"series\":[{\"name\":\"databases\",\"columns\":"
-                       "[\"name\"],\"values\":[",
+        sl_buf_addf(b,
+                    "{\"statement_id\":%zu,\"series\":[{\"name\":\"databases\",\"columns\":"
+                    "[\"name\"],\"values\":[",
                     id);
         struct catalog *cat = s->eng->catalog;
         catalog_rdlock(cat);
@@ -104,7 +106,8 @@ static void run_statement(struct api_server *s, const struct api_auth *a, const 
     t.s = q;
     if (keyword(&t, "CREATE") && keyword(&t, "DATABASE")) {
         if (!ident(&t, name, sizeof(name))) {
-            stmt_error(b, id, "error parsing query: expected a database name after CREATE DATABASE");
+            stmt_error(b, id,
+                       "error parsing query: expected a database name after CREATE DATABASE");
             return;
         }
         int64_t ret = 0;
@@ -113,7 +116,8 @@ static void run_statement(struct api_server *s, const struct api_auth *a, const 
                 if (keyword(&t, "DURATION")) {
                     skip_ws(&t);
                     const char *d0 = t.s;
-                    while (t.s < t.end && !isspace((unsigned char)*t.s)) t.s++;
+                    while (t.s < t.end && !isspace((unsigned char)*t.s))
+                        t.s++;
                     if (sl_duration_parse(d0, (size_t)(t.s - d0), &ret) < 0) {
                         stmt_error(b, id, "error parsing query: invalid duration");
                         return;
@@ -122,7 +126,8 @@ static void run_statement(struct api_server *s, const struct api_auth *a, const 
                            keyword(&t, "NAME")) {
                     keyword(&t, "DURATION");
                     skip_ws(&t);
-                    while (t.s < t.end && !isspace((unsigned char)*t.s)) t.s++;
+                    while (t.s < t.end && !isspace((unsigned char)*t.s))
+                        t.s++;
                 } else {
                     stmt_error(b, id, "error parsing query: unexpected text after WITH");
                     return;
@@ -224,9 +229,12 @@ void api_query_v1(struct api_server *s, struct http_req *req, struct http_resp *
     for (;; p++) {
         char c = *p;
         if (quote) {
-            if (c == '\\' && p[1]) p++;
-            else if (c == quote) quote = 0;
-            else if (!c) break;
+            if (c == '\\' && p[1])
+                p++;
+            else if (c == quote)
+                quote = 0;
+            else if (!c)
+                break;
             continue;
         }
         if (c == '"' || c == '\'') {
@@ -235,7 +243,8 @@ void api_query_v1(struct api_server *s, struct http_req *req, struct http_resp *
         }
         if (c == ';' || !c) {
             const char *e = p;
-            while (start < e && isspace((unsigned char)*start)) start++;
+            while (start < e && isspace((unsigned char)*start))
+                start++;
             if (start < e) {
                 if (id) sl_buf_addc(b, ',');
                 run_statement(s, &a, start, (size_t)(e - start), id++, b);

@@ -37,12 +37,16 @@ void api_authenticate(struct api_server *s, struct http_req *req, struct api_aut
     secret[0] = '\0';
     if (h) {
         a->present = 1;
-        while (*h == ' ') h++;
-        if (starts_with_ci(h, "Token ")) snprintf(secret, sizeof(secret), "%s", h + 6);
-        else if (starts_with_ci(h, "Bearer ")) snprintf(secret, sizeof(secret), "%s", h + 7);
+        while (*h == ' ')
+            h++;
+        if (starts_with_ci(h, "Token "))
+            snprintf(secret, sizeof(secret), "%s", h + 6);
+        else if (starts_with_ci(h, "Bearer "))
+            snprintf(secret, sizeof(secret), "%s", h + 7);
         else if (starts_with_ci(h, "Basic ")) {
             const char *b = h + 6;
-            while (*b == ' ') b++;
+            while (*b == ' ')
+                b++;
             size_t bl = strlen(b);
             if (bl < 5600) {
                 unsigned char dec[4200];
@@ -68,7 +72,8 @@ void api_authenticate(struct api_server *s, struct http_req *req, struct api_aut
     }
     /* trailing spaces are not part of a token */
     size_t n = strlen(secret);
-    while (n && (secret[n - 1] == ' ' || secret[n - 1] == '\t')) secret[--n] = '\0';
+    while (n && (secret[n - 1] == ' ' || secret[n - 1] == '\t'))
+        secret[--n] = '\0';
     if (a->present && token_authenticate(s->tokens, secret, n, &a->grant) == 0) a->ok = 1;
     memset(secret, 0, sizeof(secret));
     if (a->present && !a->ok) atomic_fetch_add(&s->m.auth_failures, 1);
@@ -117,8 +122,10 @@ struct json_t *api_json_body(struct http_req *req, struct http_resp *resp, enum 
         snprintf(msg, sizeof(msg), "invalid JSON body: %s (line %d, column %d)",
                  j ? "expected an object" : e.text, e.line, e.column);
         if (j) json_decref(j);
-        if (st == API_V2) http_resp_error_v2(resp, 400, "invalid", msg);
-        else http_resp_error(resp, 400, msg);
+        if (st == API_V2)
+            http_resp_error_v2(resp, 400, "invalid", msg);
+        else
+            http_resp_error(resp, 400, msg);
         return NULL;
     }
     return j;
@@ -152,8 +159,10 @@ static void not_found(struct http_req *req, struct http_resp *resp)
 {
     char msg[600];
     snprintf(msg, sizeof(msg), "no such endpoint: %s %.400s", req->method, req->path);
-    if (!strncmp(req->path, "/api/v2/", 8)) http_resp_error_v2(resp, 404, "not found", msg);
-    else http_resp_error(resp, 404, msg);
+    if (!strncmp(req->path, "/api/v2/", 8))
+        http_resp_error_v2(resp, 404, "not found", msg);
+    else
+        http_resp_error(resp, 404, msg);
 }
 
 static void method_not_allowed(struct http_resp *resp, const char *allow)
@@ -180,16 +189,20 @@ static void route(struct api_server *s, struct http_req *req, struct http_resp *
     const char *p = req->path, *m = req->method;
     int get = is(m, "GET") || is(m, "HEAD"), post = is(m, "POST");
 
-    if (!strcmp(p, "/ping")) return get || post ? ping(s, req, resp) : method_not_allowed(resp, "GET, HEAD, POST");
+    if (!strcmp(p, "/ping"))
+        return get || post ? ping(s, req, resp) : method_not_allowed(resp, "GET, HEAD, POST");
     if (!strcmp(p, "/health") || !strcmp(p, "/ready"))
         return get ? health(s, req, resp) : method_not_allowed(resp, "GET");
-    if (!strcmp(p, "/metrics")) return get ? api_metrics(s, req, resp) : method_not_allowed(resp, "GET");
-    if (!strcmp(p, "/write")) return post ? api_write_v1(s, req, resp) : method_not_allowed(resp, "POST");
+    if (!strcmp(p, "/metrics"))
+        return get ? api_metrics(s, req, resp) : method_not_allowed(resp, "GET");
+    if (!strcmp(p, "/write"))
+        return post ? api_write_v1(s, req, resp) : method_not_allowed(resp, "POST");
     if (!strcmp(p, "/api/v2/write"))
         return post ? api_write_v2(s, req, resp) : method_not_allowed(resp, "POST");
     if (!strcmp(p, "/api/v3/write_lp") || !strcmp(p, "/api/v3/write"))
         return post ? api_write_v3(s, req, resp) : method_not_allowed(resp, "POST");
-    if (!strcmp(p, "/query")) return get || post ? api_query_v1(s, req, resp) : method_not_allowed(resp, "GET, POST");
+    if (!strcmp(p, "/query"))
+        return get || post ? api_query_v1(s, req, resp) : method_not_allowed(resp, "GET, POST");
     if (!strcmp(p, "/api/v2/query")) return flux_query(req, resp);
     if (!strcmp(p, "/api/v3/configure/database")) return api_configure_database(s, req, resp);
     if (!strncmp(p, "/api/v3/configure/token", 23)) return api_configure_token(s, req, resp);
@@ -198,7 +211,8 @@ static void route(struct api_server *s, struct http_req *req, struct http_resp *
     if (!strncmp(p, "/api/v2/orgs", 12)) return api_v2_orgs(s, req, resp);
     if (!strcmp(p, "/api/sluice/persist") || !strcmp(p, "/api/sluice/compact"))
         return post ? api_storage_action(s, req, resp) : method_not_allowed(resp, "POST");
-    if (!strcmp(p, "/api/sluice/debug/rows")) return get ? api_debug_rows(s, req, resp) : method_not_allowed(resp, "GET");
+    if (!strcmp(p, "/api/sluice/debug/rows"))
+        return get ? api_debug_rows(s, req, resp) : method_not_allowed(resp, "GET");
     not_found(req, resp);
 }
 
@@ -214,7 +228,8 @@ void api_handle(void *app, struct http_req *req, struct http_resp *resp)
     atomic_fetch_add(&s->m.lat_sum_us, (unsigned long long)us);
     atomic_fetch_add(&s->m.body_bytes, req->wire_bytes);
     int b = 0;
-    for (int64_t lim = 500; b < API_LAT_BUCKETS && us > lim; lim *= 2) b++;
+    for (int64_t lim = 500; b < API_LAT_BUCKETS && us > lim; lim *= 2)
+        b++;
     atomic_fetch_add(&s->m.lat_buckets[b], 1);
     int cls = resp->status / 100;
     if (cls >= 1 && cls <= 5) atomic_fetch_add(&s->m.status[cls], 1);

@@ -21,18 +21,19 @@ struct prec_name {
 };
 
 static const struct prec_name v1_precisions[] = {
-    {"n", LP_PREC_NS}, {"ns", LP_PREC_NS}, {"u", LP_PREC_US}, {"us", LP_PREC_US},
-    {"ms", LP_PREC_MS}, {"s", LP_PREC_S},  {"m", LP_PREC_M},  {"h", LP_PREC_H},
-    {NULL, 0}};
-static const struct prec_name v2_precisions[] = {{"ns", LP_PREC_NS}, {"n", LP_PREC_NS},
-                                                 {"us", LP_PREC_US}, {"u", LP_PREC_US},
-                                                 {"ms", LP_PREC_MS}, {"s", LP_PREC_S},
-                                                 {NULL, 0}};
+    {"n", LP_PREC_NS},  {"ns", LP_PREC_NS}, {"u", LP_PREC_US},
+    {"us", LP_PREC_US}, {"ms", LP_PREC_MS}, {"s", LP_PREC_S},
+    {"m", LP_PREC_M},   {"h", LP_PREC_H},   {NULL, 0}};
+static const struct prec_name v2_precisions[] = {
+    {"ns", LP_PREC_NS}, {"n", LP_PREC_NS}, {"us", LP_PREC_US}, {"u", LP_PREC_US},
+    {"ms", LP_PREC_MS}, {"s", LP_PREC_S},  {NULL, 0}};
 static const struct prec_name v3_precisions[] = {
-    {"auto", LP_PREC_AUTO},       {"s", LP_PREC_S},         {"second", LP_PREC_S},
-    {"ms", LP_PREC_MS},           {"millisecond", LP_PREC_MS}, {"us", LP_PREC_US},
-    {"u", LP_PREC_US},            {"microsecond", LP_PREC_US}, {"ns", LP_PREC_NS},
-    {"n", LP_PREC_NS},            {"nanosecond", LP_PREC_NS},  {NULL, 0}};
+    {"auto", LP_PREC_AUTO},      {"s", LP_PREC_S},
+    {"second", LP_PREC_S},       {"ms", LP_PREC_MS},
+    {"millisecond", LP_PREC_MS}, {"us", LP_PREC_US},
+    {"u", LP_PREC_US},           {"microsecond", LP_PREC_US},
+    {"ns", LP_PREC_NS},          {"n", LP_PREC_NS},
+    {"nanosecond", LP_PREC_NS},  {NULL, 0}};
 
 static int precision_lookup(const struct prec_name *set, const char *s, enum lp_precision *out,
                             char *msg, size_t msglen)
@@ -127,8 +128,7 @@ static int do_write(struct api_server *s, struct http_req *req, struct http_resp
         snprintf(msg, sizeof(msg), "out of memory; retry later");
         http_resp_header(resp, "Retry-After", "1");
         break;
-    default:
-        snprintf(msg, sizeof(msg), "write failed: %s", sl_strerror(rc));
+    default: snprintf(msg, sizeof(msg), "write failed: %s", sl_strerror(rc));
     }
     if (st == API_V2) {
         http_resp_error_v2(resp, status, code, msg);

@@ -50,7 +50,8 @@ static void col_free(struct buf_col *c, size_t nrows)
 static void part_free(struct buf_part *p)
 {
     if (!p) return;
-    for (size_t c = 0; c < p->ncols; c++) col_free(&p->cols[c], p->nrows);
+    for (size_t c = 0; c < p->ncols; c++)
+        col_free(&p->cols[c], p->nrows);
     sl_free(p->cols);
     sl_free(p->sid);
     sl_free(p->time);
@@ -60,19 +61,23 @@ static void part_free(struct buf_part *p)
 
 static void table_free(struct buf_table *t)
 {
-    for (size_t i = 0; i < t->nparts; i++) part_free(t->parts[i]);
-    for (size_t i = 0; i < t->nsealed; i++) part_free(t->sealed[i]);
+    for (size_t i = 0; i < t->nparts; i++)
+        part_free(t->parts[i]);
+    for (size_t i = 0; i < t->nsealed; i++)
+        part_free(t->sealed[i]);
     sl_free(t->sealed);
     for (size_t i = 0; i < t->nseries; i++) {
         struct buf_series *s = &t->series[i];
-        for (uint32_t k = 0; k < s->ntags; k++) sl_free(s->tag_vals[k]);
+        for (uint32_t k = 0; k < s->ntags; k++)
+            sl_free(s->tag_vals[k]);
         sl_free(s->tag_vals);
         sl_free(s->tag_cols);
         sl_free(s->key);
     }
     sl_free(t->series);
     sl_free(t->series_index);
-    for (size_t i = 0; i < t->aliases_cap; i++) sl_free(t->aliases[i].key);
+    for (size_t i = 0; i < t->aliases_cap; i++)
+        sl_free(t->aliases[i].key);
     sl_free(t->aliases);
     sl_free(t->parts);
     pthread_mutex_destroy(&t->lock);
@@ -81,7 +86,8 @@ static void table_free(struct buf_table *t)
 
 void buffer_release(struct buffer *b)
 {
-    for (size_t i = 0; i < b->ntables; i++) table_free(b->tables[i]);
+    for (size_t i = 0; i < b->ntables; i++)
+        table_free(b->tables[i]);
     sl_free(b->tables);
     b->tables = NULL;
     b->ntables = 0;
@@ -166,7 +172,8 @@ static int series_index_grow(struct buf_table *t)
     if (!idx) return SL_ENOMEM;
     for (size_t i = 0; i < t->nseries; i++) {
         size_t h = sl_hash64(t->series[i].key, t->series[i].key_len, 0) & (cap - 1);
-        while (idx[h]) h = (h + 1) & (cap - 1);
+        while (idx[h])
+            h = (h + 1) & (cap - 1);
         idx[h] = (uint32_t)i + 1;
     }
     sl_free(t->series_index);
@@ -221,14 +228,16 @@ int buffer_series_add_locked(struct buffer *b, struct buf_table *t, const char *
     s->key_len = len;
     size_t mask = t->series_index_cap - 1;
     size_t h = sl_hash64(key, len, 0) & mask;
-    while (t->series_index[h]) h = (h + 1) & mask;
+    while (t->series_index[h])
+        h = (h + 1) & mask;
     t->series_index[h] = (uint32_t)t->nseries + 1;
     *sid = (uint32_t)t->nseries++;
     t->bytes += bytes;
     atomic_fetch_add(&b->bytes, bytes);
     return 0;
 nomem:
-    for (uint32_t k = 0; k < s->ntags; k++) sl_free(s->tag_vals[k]);
+    for (uint32_t k = 0; k < s->ntags; k++)
+        sl_free(s->tag_vals[k]);
     sl_free(s->tag_vals);
     sl_free(s->tag_cols);
     sl_free(s->key);
@@ -279,7 +288,8 @@ int buffer_alias_add_locked(struct buffer *b, struct buf_table *t, const char *k
             struct buf_alias *a = &t->aliases[i];
             if (!a->key) continue;
             size_t k = a->hash & (cap - 1);
-            while (na[k].key) k = (k + 1) & (cap - 1);
+            while (na[k].key)
+                k = (k + 1) & (cap - 1);
             na[k] = *a;
         }
         size_t add = (cap - t->aliases_cap) * sizeof(*na);
@@ -294,7 +304,8 @@ int buffer_alias_add_locked(struct buffer *b, struct buf_table *t, const char *k
     uint64_t h = sl_hash64(key, len, 7);
     size_t mask = t->aliases_cap - 1;
     size_t i = h & mask;
-    while (t->aliases[i].key) i = (i + 1) & mask;
+    while (t->aliases[i].key)
+        i = (i + 1) & mask;
     t->aliases[i] = (struct buf_alias){k, (uint32_t)len, sid, h};
     t->naliases++;
     t->bytes += len + 1;
@@ -312,8 +323,10 @@ static struct buf_part *part_get(struct buf_table *t, int64_t time)
     if (hi && t->parts[hi - 1]->start == start) return t->parts[hi - 1];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (t->parts[mid]->start < start) lo = mid + 1;
-        else hi = mid;
+        if (t->parts[mid]->start < start)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo < t->nparts && t->parts[lo]->start == start) return t->parts[lo];
     struct buf_part **ps = sl_grow(t->parts, &t->parts_cap, t->nparts + 1, sizeof(*ps));
@@ -543,9 +556,11 @@ int buffer_snapshot_part(struct buf_table *t, const struct buf_part *p, int64_t 
     if (!order || !rank || !sids) goto fail;
     for (size_t r = 0; r < p->nrows; r++)
         if (p->time[r] >= min_time && p->time[r] <= max_time) order[n++] = (uint32_t)r;
-    for (size_t i = 0; i < t->nseries; i++) sids[i] = (uint32_t)i;
+    for (size_t i = 0; i < t->nseries; i++)
+        sids[i] = (uint32_t)i;
     qsort_r(sids, t->nseries, sizeof(*sids), sid_cmp, t->series);
-    for (size_t i = 0; i < t->nseries; i++) rank[sids[i]] = (uint32_t)i;
+    for (size_t i = 0; i < t->nseries; i++)
+        rank[sids[i]] = (uint32_t)i;
     struct sort_ctx ctx = {rank, p->sid, p->time, p->lsn};
     qsort_r(order, n, sizeof(*order), row_cmp, &ctx);
 

@@ -11,7 +11,8 @@
  * Rows are appended in arrival order; duplicates (same series and time) are
  * resolved when a partition is read (buffer_part_snapshot): rows are ordered
  * by series key then time, and rows with the same key are merged field by
- * field, the later write (higher WAL LSN, then arrival) winning — deterministic, so retries are idempotent.
+ * field, the later write (higher WAL LSN, then arrival) winning — deterministic, so retries are
+ * idempotent.
  *
  * Memory is accounted globally; buffer_over_limit() tells the write path to
  * refuse new writes (503 + Retry-After) until persistence releases partitions.
@@ -29,7 +30,7 @@
 #define BUF_PARTITION_NS (3600LL * 1000000000LL) /* one hour */
 
 struct buf_series {
-    char *key;        /* canonical series key (escaped line protocol) */
+    char *key; /* canonical series key (escaped line protocol) */
     size_t key_len;
     uint32_t ntags;
     uint32_t *tag_cols; /* catalog column id of each tag */
@@ -65,15 +66,15 @@ struct buf_part {
     size_t nrows, cap;
     uint32_t *sid;
     int64_t *time;
-    uint64_t *lsn; /* WAL record of each row: duplicates resolve in log order */
+    uint64_t *lsn;        /* WAL record of each row: duplicates resolve in log order */
     struct buf_col *cols; /* indexed by catalog column id; ncols entries */
     size_t ncols;
     int64_t min_time, max_time;
-    uint64_t max_lsn; /* newest WAL record with rows here */
-    uint64_t min_lsn; /* oldest WAL record with rows here */
-    size_t bytes;     /* accounted memory */
+    uint64_t max_lsn;        /* newest WAL record with rows here */
+    uint64_t min_lsn;        /* oldest WAL record with rows here */
+    size_t bytes;            /* accounted memory */
     int64_t last_write_mono; /* CLOCK_MONOTONIC_COARSE ns of the last insert */
-    int persisting;   /* a persistence job owns a snapshot of it */
+    int persisting;          /* a persistence job owns a snapshot of it */
 };
 
 struct buf_table {
@@ -177,7 +178,7 @@ struct buf_snapshot {
     struct buf_col *cols; /* copies; strings point into the snapshot's arena */
     size_t ncols;
     uint64_t max_lsn;
-    char *strings;        /* backing store for string values */
+    char *strings; /* backing store for string values */
 };
 
 /* Makes a snapshot of partition index pi of table t (t->lock held). Rows are

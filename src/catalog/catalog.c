@@ -25,7 +25,7 @@
 #include "common/mem.h"
 #include "common/timeutil.h"
 
-#define CATALOG_FILE "catalog.json"
+#define CATALOG_FILE      "catalog.json"
 #define CATALOG_MAX_BYTES (256u << 20)
 
 const char *catalog_name_invalid(const char *name, size_t len)
@@ -63,7 +63,8 @@ static int index_rebuild(struct cat_table *t, size_t cap)
     for (size_t i = 0; i < t->ncols; i++) {
         const char *n = t->cols[i].name;
         size_t h = sl_hash64(n, strlen(n), 0) & (cap - 1);
-        while (idx[h]) h = (h + 1) & (cap - 1);
+        while (idx[h])
+            h = (h + 1) & (cap - 1);
         idx[h] = (uint32_t)i + 1;
     }
     sl_free(t->index);
@@ -113,7 +114,8 @@ int cat_table_column_add(struct cat_table *t, const char *name, size_t len, enum
     } else {
         size_t mask = t->index_cap - 1;
         size_t h = sl_hash64(name, len, 0) & mask;
-        while (t->index[h]) h = (h + 1) & mask;
+        while (t->index[h])
+            h = (h + 1) & mask;
         t->index[h] = col->id + 1;
     }
     if (out) *out = col;
@@ -137,7 +139,8 @@ static int files_insert(struct cat_table *t, const struct cat_file *f)
     char *path = sl_strdup(f->path);
     if (!path) return SL_ENOMEM;
     size_t pos = t->nfiles;
-    while (pos > 0 && file_cmp(&t->files[pos - 1], f) > 0) pos--;
+    while (pos > 0 && file_cmp(&t->files[pos - 1], f) > 0)
+        pos--;
     memmove(t->files + pos + 1, t->files + pos, (t->nfiles - pos) * sizeof(*fs));
     t->files[pos] = *f;
     t->files[pos].path = path;
@@ -164,9 +167,12 @@ int catalog_table_files_update(struct catalog *c, struct cat_table *t, const str
     }
     for (size_t i = 0; i < t->nfiles; i++) {
         int gone = 0;
-        for (size_t k = 0; k < ndrop; k++) gone |= t->files[i].seq == drop[k];
-        if (gone) dropped[ndropped++] = t->files[i];
-        else t->files[kept++] = t->files[i];
+        for (size_t k = 0; k < ndrop; k++)
+            gone |= t->files[i].seq == drop[k];
+        if (gone)
+            dropped[ndropped++] = t->files[i];
+        else
+            t->files[kept++] = t->files[i];
     }
     t->nfiles = kept;
     int rc = f ? files_insert(t, f) : 0;
@@ -175,7 +181,8 @@ int catalog_table_files_update(struct catalog *c, struct cat_table *t, const str
         /* restore: the new entry (if inserted) owns a fresh path copy */
         for (size_t i = 0; i < t->nfiles; i++) {
             int was_old = 0;
-            for (size_t k = 0; k < old_n; k++) was_old |= t->files[i].path == old[k].path;
+            for (size_t k = 0; k < old_n; k++)
+                was_old |= t->files[i].path == old[k].path;
             if (!was_old) sl_free(t->files[i].path);
         }
         struct cat_file *fs = sl_grow(t->files, &t->files_cap, old_n, sizeof(*fs));
@@ -184,7 +191,8 @@ int catalog_table_files_update(struct catalog *c, struct cat_table *t, const str
         t->nfiles = old_n;
         t->next_seq = old_seq;
     } else {
-        for (size_t i = 0; i < ndropped; i++) sl_free(dropped[i].path);
+        for (size_t i = 0; i < ndropped; i++)
+            sl_free(dropped[i].path);
     }
     sl_free(old);
     sl_free(dropped);
@@ -196,9 +204,11 @@ int catalog_table_files_update(struct catalog *c, struct cat_table *t, const str
 static void table_free(struct cat_table *t)
 {
     if (!t) return;
-    for (size_t i = 0; i < t->nfiles; i++) sl_free(t->files[i].path);
+    for (size_t i = 0; i < t->nfiles; i++)
+        sl_free(t->files[i].path);
     sl_free(t->files);
-    for (size_t i = 0; i < t->ncols; i++) sl_free(t->cols[i].name);
+    for (size_t i = 0; i < t->ncols; i++)
+        sl_free(t->cols[i].name);
     sl_free(t->cols);
     sl_free(t->index);
     sl_free(t->name);
@@ -208,7 +218,8 @@ static void table_free(struct cat_table *t)
 static void db_free(struct cat_db *d)
 {
     if (!d) return;
-    for (size_t i = 0; i < d->ntables; i++) table_free(d->tables[i]);
+    for (size_t i = 0; i < d->ntables; i++)
+        table_free(d->tables[i]);
     sl_free(d->tables);
     sl_free(d->name);
     sl_free(d);
@@ -374,12 +385,15 @@ static int load_table(struct cat_db *d, json_t *jt, char *err, size_t errlen)
         enum cat_col_kind k;
         enum lp_type ty = LP_INTEGER;
         if (!cn || !kind) goto bad;
-        if (!strcmp(kind, "time")) k = CAT_COL_TIME;
-        else if (!strcmp(kind, "tag")) k = CAT_COL_TAG;
+        if (!strcmp(kind, "time"))
+            k = CAT_COL_TIME;
+        else if (!strcmp(kind, "tag"))
+            k = CAT_COL_TAG;
         else if (!strcmp(kind, "field")) {
             k = CAT_COL_FIELD;
             if (!type || parse_type(type, &ty) < 0) goto bad;
-        } else goto bad;
+        } else
+            goto bad;
         if ((i == 0) != (k == CAT_COL_TIME)) goto bad;
         int rc = cat_table_column_add(t, cn, strlen(cn), k, ty, NULL);
         if (rc < 0) {
@@ -510,7 +524,8 @@ int catalog_open(const char *dir, struct catalog **out, char *err, size_t errlen
 void catalog_close(struct catalog *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->ndbs; i++) db_free(c->dbs[i]);
+    for (size_t i = 0; i < c->ndbs; i++)
+        db_free(c->dbs[i]);
     sl_free(c->dbs);
     sl_free(c->path);
     pthread_rwlock_destroy(&c->lock);
@@ -523,7 +538,8 @@ int catalog_db_create(struct catalog *c, const char *name, size_t len, int64_t r
     if (catalog_name_invalid(name, len)) return SL_EINVAL;
     if (catalog_db_get(c, name, len)) return SL_EEXIST;
     size_t live = 0;
-    for (size_t i = 0; i < c->ndbs; i++) live += !c->dbs[i]->deleted;
+    for (size_t i = 0; i < c->ndbs; i++)
+        live += !c->dbs[i]->deleted;
     if (live >= CAT_MAX_DATABASES) return SL_ETOOBIG;
     struct cat_db *d = sl_calloc(1, sizeof(*d));
     if (!d || !(d->name = sl_strndup(name, len))) {
@@ -569,7 +585,8 @@ int catalog_table_create(struct catalog *c, struct cat_db *db, const char *name,
 {
     if (catalog_name_invalid(name, len)) return SL_EINVAL;
     size_t live = 0;
-    for (size_t i = 0; i < db->ntables; i++) live += !db->tables[i]->deleted;
+    for (size_t i = 0; i < db->ntables; i++)
+        live += !db->tables[i]->deleted;
     if (live >= CAT_MAX_TABLES_PER_DB) return SL_ETOOBIG;
     struct cat_table *t = table_new(db, name, len, c->next_id);
     if (!t) return SL_ENOMEM;

@@ -25,10 +25,10 @@
 #include "lp/lp.h"
 
 /* Limits that protect the server from schema explosions (each is a per-line error). */
-#define CAT_MAX_DATABASES 10000
-#define CAT_MAX_TABLES_PER_DB 100000
+#define CAT_MAX_DATABASES         10000
+#define CAT_MAX_TABLES_PER_DB     100000
 #define CAT_MAX_COLUMNS_PER_TABLE 2000
-#define CAT_MAX_NAME 512
+#define CAT_MAX_NAME              512
 
 enum cat_col_kind { CAT_COL_TIME = 0, CAT_COL_TAG = 1, CAT_COL_FIELD = 2 };
 

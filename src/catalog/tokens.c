@@ -47,9 +47,12 @@ static int hex_decode(const char *s, unsigned char *out, size_t n)
         for (int k = 0; k < 2; k++) {
             char c = s[2 * i + (size_t)k];
             v <<= 4;
-            if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-            else return SL_ECORRUPT;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else
+                return SL_ECORRUPT;
         }
         out[i] = (unsigned char)v;
     }
@@ -59,7 +62,8 @@ static int hex_decode(const char *s, unsigned char *out, size_t n)
 static void token_free(struct token *t)
 {
     if (!t) return;
-    for (size_t i = 0; i < t->nperms; i++) sl_free(t->perms[i].db);
+    for (size_t i = 0; i < t->nperms; i++)
+        sl_free(t->perms[i].db);
     sl_free(t->perms);
     sl_free(t->name);
     sl_free(t->description);
@@ -90,7 +94,8 @@ static int persist(struct token_store *ts)
             json_t *p = json_object(), *acts = json_array();
             json_object_set_new(p, "db", json_string(t->perms[k].db));
             if (t->perms[k].actions & TOKEN_READ) json_array_append_new(acts, json_string("read"));
-            if (t->perms[k].actions & TOKEN_WRITE) json_array_append_new(acts, json_string("write"));
+            if (t->perms[k].actions & TOKEN_WRITE)
+                json_array_append_new(acts, json_string("write"));
             json_object_set_new(p, "actions", acts);
             json_array_append_new(jp, p);
         }
@@ -203,9 +208,12 @@ int token_store_open(const char *dir, struct token_store **out, char *err, size_
     char *text = NULL;
     size_t len = 0;
     int rc = sl_file_read_all(ts->path, 64u << 20, &text, &len);
-    if (rc == SL_ENOENT) rc = 0;
-    else if (rc == 0) rc = load(ts, text, len, err, errlen);
-    else snprintf(err, errlen, "cannot read %s: %s", ts->path, sl_strerror(rc));
+    if (rc == SL_ENOENT)
+        rc = 0;
+    else if (rc == 0)
+        rc = load(ts, text, len, err, errlen);
+    else
+        snprintf(err, errlen, "cannot read %s: %s", ts->path, sl_strerror(rc));
     if (text) {
         OPENSSL_cleanse(text, len);
         sl_free(text);
@@ -221,7 +229,8 @@ int token_store_open(const char *dir, struct token_store **out, char *err, size_
 void token_store_close(struct token_store *ts)
 {
     if (!ts) return;
-    for (size_t i = 0; i < ts->n; i++) token_free(ts->v[i]);
+    for (size_t i = 0; i < ts->n; i++)
+        token_free(ts->v[i]);
     sl_free(ts->v);
     sl_free(ts->path);
     pthread_mutex_destroy(&ts->lock);
@@ -387,7 +396,8 @@ int token_authenticate(struct token_store *ts, const char *raw, size_t len, stru
 {
     /* Blank secrets never authenticate (CVE-2019-20933). */
     size_t nonblank = 0;
-    for (size_t i = 0; i < len; i++) nonblank += raw[i] != ' ' && raw[i] != '\t';
+    for (size_t i = 0; i < len; i++)
+        nonblank += raw[i] != ' ' && raw[i] != '\t';
     if (len == 0 || nonblank == 0 || len > 4096) return SL_EPERM;
     unsigned char h[64];
     sha512(raw, len, h);
@@ -441,7 +451,8 @@ int token_list_json(struct token_store *ts, struct sl_buf *out, int v2_style)
         rc |= sl_buf_add_json_str(out, t->name, strlen(t->name));
         rc |= sl_buf_addf(out, ",\"admin\":%s,\"created_at\":\"%s\"", t->admin ? "true" : "false",
                           created);
-        if (v2_style) rc |= sl_buf_adds(out, ",\"status\":\"active\",\"orgID\":\"0000000000000001\"");
+        if (v2_style)
+            rc |= sl_buf_adds(out, ",\"status\":\"active\",\"orgID\":\"0000000000000001\"");
         rc |= sl_buf_adds(out, ",\"permissions\":[");
         for (size_t k = 0; k < t->nperms; k++) {
             const struct token_perm *p = &t->perms[k];

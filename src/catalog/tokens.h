@@ -20,13 +20,13 @@
 
 #include "common/buf.h"
 
-#define TOKEN_PREFIX "apiv3_"
+#define TOKEN_PREFIX    "apiv3_"
 #define TOKEN_MAX_PERMS 256
 
 enum token_action { TOKEN_READ = 1, TOKEN_WRITE = 2 };
 
 struct token_perm {
-    char *db; /* database name, or "*" for every database */
+    char *db;    /* database name, or "*" for every database */
     int actions; /* TOKEN_READ | TOKEN_WRITE */
 };
 
@@ -73,8 +73,7 @@ int token_delete(struct token_store *ts, const char *id_or_name);
 
 /* Authenticates a raw secret. 0 and *g filled when it matches a live token,
  * SL_EPERM otherwise (unknown, empty, expired). */
-int token_authenticate(struct token_store *ts, const char *raw, size_t len,
-                       struct token_grant *g);
+int token_authenticate(struct token_store *ts, const char *raw, size_t len, struct token_grant *g);
 /* Whether the grant allows action on database db. */
 int token_allows(struct token_store *ts, const struct token_grant *g, const char *db, size_t len,
                  int action);

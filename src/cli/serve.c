@@ -51,15 +51,21 @@ static int parse_size(const char *s, size_t *out)
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || v < 0) return -1;
-    while (*end == ' ') end++;
+    while (*end == ' ')
+        end++;
     double mul = 1;
     char u = (char)tolower((unsigned char)*end);
     int binary = end[0] && (end[1] == 'i' || end[1] == 'I');
-    if (u == 'k') mul = binary ? 1024.0 : 1e3;
-    else if (u == 'm') mul = binary ? 1048576.0 : 1e6;
-    else if (u == 'g') mul = binary ? 1073741824.0 : 1e9;
-    else if (u == 't') mul = binary ? 1099511627776.0 : 1e12;
-    else if (u && u != 'b') return -1;
+    if (u == 'k')
+        mul = binary ? 1024.0 : 1e3;
+    else if (u == 'm')
+        mul = binary ? 1048576.0 : 1e6;
+    else if (u == 'g')
+        mul = binary ? 1073741824.0 : 1e9;
+    else if (u == 't')
+        mul = binary ? 1099511627776.0 : 1e12;
+    else if (u && u != 'b')
+        return -1;
     v *= mul;
     if (v > 1e18) return -1;
     *out = (size_t)v;
@@ -121,8 +127,9 @@ static int ensure_operator_token(struct token_store *ts, const char *data_dir)
     memset(raw, 0, n + 1);
     sl_free(raw);
     if (rc < 0) return rc;
-    sl_info("serve", "created the operator (admin) token %s; it was written once to %s (mode "
-                     "0600) — store it safely and delete the file",
+    sl_info("serve",
+            "created the operator (admin) token %s; it was written once to %s (mode "
+            "0600) — store it safely and delete the file",
             id, path);
     return 0;
 }

@@ -35,7 +35,8 @@ int sl_buf_reserve(struct sl_buf *b, size_t n)
     size_t need = b->len + n + 1;
     if (need <= b->cap) return 0;
     size_t ncap = b->cap ? b->cap : 64;
-    while (ncap < need) ncap *= 2;
+    while (ncap < need)
+        ncap *= 2;
     char *p = sl_realloc(b->ptr, ncap);
     if (!p) return SL_ENOMEM;
     b->ptr = p;
@@ -123,11 +124,16 @@ int sl_buf_add_json_str(struct sl_buf *b, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
         char u[7];
-        if (c == '"') esc = "\\\"";
-        else if (c == '\\') esc = "\\\\";
-        else if (c == '\n') esc = "\\n";
-        else if (c == '\r') esc = "\\r";
-        else if (c == '\t') esc = "\\t";
+        if (c == '"')
+            esc = "\\\"";
+        else if (c == '\\')
+            esc = "\\\\";
+        else if (c == '\n')
+            esc = "\\n";
+        else if (c == '\r')
+            esc = "\\r";
+        else if (c == '\t')
+            esc = "\\t";
         else if (c < 0x20 || c == 0x7f) {
             u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
             u[4] = hex[c >> 4], u[5] = hex[c & 15], u[6] = 0;

@@ -20,7 +20,10 @@ struct sl_buf {
 };
 
 #define SL_BUF_DEFAULT_MAX ((size_t)1 << 32)
-#define SL_BUF_INIT {NULL, 0, 0, 0}
+#define SL_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 void sl_buf_init(struct sl_buf *b, size_t max);
 /* Frees the memory; the buffer may be reused after sl_buf_init. */
@@ -33,7 +36,8 @@ int sl_buf_add(struct sl_buf *b, const void *p, size_t n);
 int sl_buf_addc(struct sl_buf *b, char c);
 int sl_buf_adds(struct sl_buf *b, const char *s);
 int sl_buf_addf(struct sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int sl_buf_vaddf(struct sl_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int sl_buf_vaddf(struct sl_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 int sl_buf_add_i64(struct sl_buf *b, int64_t v);
 int sl_buf_add_u64(struct sl_buf *b, uint64_t v);
 /* Appends s as a JSON string literal, quotes included. */

@@ -19,7 +19,8 @@ static void init(void)
 {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
         table[0][i] = c;
     }
     for (int t = 1; t < 8; t++)
@@ -44,7 +45,8 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uns
         n -= 8;
     }
     uint32_t c32 = (uint32_t)c;
-    while (n--) c32 = _mm_crc32_u8(c32, *p++);
+    while (n--)
+        c32 = _mm_crc32_u8(c32, *p++);
     return c32;
 }
 #endif
@@ -62,7 +64,8 @@ static uint32_t crc_sw(uint32_t crc, const unsigned char *p, size_t n)
         p += 8;
         n -= 8;
     }
-    while (n--) crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
+    while (n--)
+        crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
     return crc;
 }
 

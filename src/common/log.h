@@ -15,9 +15,9 @@ int sl_log_parse_level(const char *s, enum sl_log_level *out);
 void sl_log(enum sl_log_level lvl, const char *sub, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define sl_debug(sub, ...) \
-    do { \
-        if (sl_log_get_level() <= SL_LOG_DEBUG) sl_log(SL_LOG_DEBUG, sub, __VA_ARGS__); \
+#define sl_debug(sub, ...)                                                                         \
+    do {                                                                                           \
+        if (sl_log_get_level() <= SL_LOG_DEBUG) sl_log(SL_LOG_DEBUG, sub, __VA_ARGS__);            \
     } while (0)
 #define sl_info(sub, ...)  sl_log(SL_LOG_INFO, sub, __VA_ARGS__)
 #define sl_warn(sub, ...)  sl_log(SL_LOG_WARN, sub, __VA_ARGS__)

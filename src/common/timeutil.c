@@ -70,7 +70,8 @@ size_t sl_time_format_rfc3339(int64_t ns, char *out)
         char f[11];
         snprintf(f, sizeof(f), ".%09lld", (long long)frac);
         int len = 10;
-        while (f[len - 1] == '0') len--;
+        while (f[len - 1] == '0')
+            len--;
         memcpy(out + n, f, (size_t)len);
         n += len;
     }
@@ -95,9 +96,8 @@ int sl_time_parse_rfc3339(const char *s, size_t n, int64_t *ns)
     size_t i = 0;
     int Y, M, D, h = 0, mi = 0, sec = 0;
     int64_t frac = 0, off = 0;
-    if (parse_digits(s, n, &i, 4, &Y) || i >= n || s[i++] != '-' ||
-        parse_digits(s, n, &i, 2, &M) || i >= n || s[i++] != '-' ||
-        parse_digits(s, n, &i, 2, &D))
+    if (parse_digits(s, n, &i, 4, &Y) || i >= n || s[i++] != '-' || parse_digits(s, n, &i, 2, &M) ||
+        i >= n || s[i++] != '-' || parse_digits(s, n, &i, 2, &D))
         return SL_EINVAL;
     if (M < 1 || M > 12 || D < 1 || D > 31) return SL_EINVAL;
     if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
@@ -121,7 +121,8 @@ int sl_time_parse_rfc3339(const char *s, size_t n, int64_t *ns)
                 i++;
             }
             if (!digits) return SL_EINVAL;
-            while (digits++ < 9) frac *= 10;
+            while (digits++ < 9)
+                frac *= 10;
         }
         if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
             i++;
@@ -160,25 +161,35 @@ int sl_duration_parse(const char *s, size_t n, int64_t *out)
             if (v > INT64_MAX) return SL_ERANGE;
         }
         size_t u0 = i;
-        while (i < n && !isdigit((unsigned char)s[i])) i++;
+        while (i < n && !isdigit((unsigned char)s[i]))
+            i++;
         size_t ul = i - u0;
         const char *u = s + u0;
         int64_t mul;
         if (ul == 0) {
             if (v != 0 || any || i != n) return SL_EINVAL; /* only a bare "0" */
             mul = 0;
-        } else if (ul == 2 && !memcmp(u, "ns", 2)) mul = 1;
+        } else if (ul == 2 && !memcmp(u, "ns", 2))
+            mul = 1;
         else if ((ul == 1 && *u == 'u') || (ul == 2 && !memcmp(u, "us", 2)) ||
                  (ul == 3 && !memcmp(u, "\xc2\xb5s", 3)))
             mul = SL_NS_PER_US;
-        else if (ul == 2 && !memcmp(u, "ms", 2)) mul = SL_NS_PER_MS;
-        else if (ul == 1 && *u == 's') mul = SL_NS_PER_S;
-        else if (ul == 1 && *u == 'm') mul = 60 * SL_NS_PER_S;
-        else if (ul == 1 && *u == 'h') mul = 3600 * SL_NS_PER_S;
-        else if (ul == 1 && *u == 'd') mul = 86400 * SL_NS_PER_S;
-        else if (ul == 1 && *u == 'w') mul = 7 * 86400 * SL_NS_PER_S;
-        else if (ul == 1 && *u == 'y') mul = 365 * 86400 * SL_NS_PER_S;
-        else return SL_EINVAL;
+        else if (ul == 2 && !memcmp(u, "ms", 2))
+            mul = SL_NS_PER_MS;
+        else if (ul == 1 && *u == 's')
+            mul = SL_NS_PER_S;
+        else if (ul == 1 && *u == 'm')
+            mul = 60 * SL_NS_PER_S;
+        else if (ul == 1 && *u == 'h')
+            mul = 3600 * SL_NS_PER_S;
+        else if (ul == 1 && *u == 'd')
+            mul = 86400 * SL_NS_PER_S;
+        else if (ul == 1 && *u == 'w')
+            mul = 7 * 86400 * SL_NS_PER_S;
+        else if (ul == 1 && *u == 'y')
+            mul = 365 * 86400 * SL_NS_PER_S;
+        else
+            return SL_EINVAL;
         total += v * mul;
         if (total > INT64_MAX) return SL_ERANGE;
         any = 1;

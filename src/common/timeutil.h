@@ -10,10 +10,10 @@
 
 #define SL_NS_PER_US 1000LL
 #define SL_NS_PER_MS 1000000LL
-#define SL_NS_PER_S 1000000000LL
+#define SL_NS_PER_S  1000000000LL
 
-int64_t sl_now_ns(void);     /* CLOCK_REALTIME */
-int64_t sl_mono_ns(void);    /* CLOCK_MONOTONIC */
+int64_t sl_now_ns(void);  /* CLOCK_REALTIME */
+int64_t sl_mono_ns(void); /* CLOCK_MONOTONIC */
 
 /* Formats ns as RFC 3339 with the shortest exact fraction
  * (2024-01-02T03:04:05.5Z), as InfluxDB 1.x does. Writes at most 40 bytes,

@@ -76,11 +76,16 @@ size_t http_url_decode(char *s, size_t len, int form)
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        if (c == '+' && form) c = ' ';
+        if (c == '+' && form)
+            c = ' ';
         else if (c == '%' && i + 2 < len) {
             int hi = s[i + 1], lo = s[i + 2];
-            int h = hi >= '0' && hi <= '9' ? hi - '0' : (hi | 32) >= 'a' && (hi | 32) <= 'f' ? (hi | 32) - 'a' + 10 : -1;
-            int l = lo >= '0' && lo <= '9' ? lo - '0' : (lo | 32) >= 'a' && (lo | 32) <= 'f' ? (lo | 32) - 'a' + 10 : -1;
+            int h = hi >= '0' && hi <= '9'                 ? hi - '0'
+                    : (hi | 32) >= 'a' && (hi | 32) <= 'f' ? (hi | 32) - 'a' + 10
+                                                           : -1;
+            int l = lo >= '0' && lo <= '9'                 ? lo - '0'
+                    : (lo | 32) >= 'a' && (lo | 32) <= 'f' ? (lo | 32) - 'a' + 10
+                                                           : -1;
             if (h >= 0 && l >= 0) {
                 c = (char)(h * 16 + l);
                 i += 2;
@@ -168,8 +173,7 @@ static enum MHD_Result send_resp(struct http_server *s, struct http_req *r, stru
 {
     size_t len = resp->body.len;
     char *body = sl_buf_detach(&resp->body, NULL);
-    struct MHD_Response *mr =
-        MHD_create_response_from_buffer_with_free_callback(len, body, free);
+    struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback(len, body, free);
     if (!mr) {
         free(body);
         return MHD_NO;
@@ -202,9 +206,8 @@ static enum MHD_Result quick_error(struct http_server *s, struct http_req *r, in
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     struct http_server *s = cls;
@@ -219,17 +222,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         sl_buf_init(&r->body, s->o.max_body);
         unsigned char rnd[8];
         RAND_bytes(rnd, sizeof(rnd));
-        for (int i = 0; i < 8; i++) snprintf(r->id + 2 * i, 3, "%02x", rnd[i]);
+        for (int i = 0; i < 8; i++)
+            snprintf(r->id + 2 * i, 3, "%02x", rnd[i]);
         const char *ce = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Encoding");
         if (ce && *ce) {
-            if (!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip")) r->gzip = 1;
-            else if (strcasecmp(ce, "identity") != 0) r->bad_encoding = 1;
+            if (!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip"))
+                r->gzip = 1;
+            else if (strcasecmp(ce, "identity") != 0)
+                r->bad_encoding = 1;
         }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0;
         if (clen > s->o.max_body) r->too_large = 1;
         /* one allocation for the whole body instead of doubling as it arrives */
-        else if (clen && sl_buf_reserve(&r->body, (size_t)clen) < 0) r->too_large = 1;
+        else if (clen && sl_buf_reserve(&r->body, (size_t)clen) < 0)
+            r->too_large = 1;
         *con_cls = r;
         if (r->too_large) {
             /* Answer before reading the body: clients that send Expect:
@@ -304,9 +311,12 @@ static int parse_bind(const char *bind, struct sockaddr_storage *ss, socklen_t *
     struct sockaddr_in *a = (struct sockaddr_in *)ss;
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)port);
-    if (!host[0] || !strcmp(host, "0.0.0.0")) a->sin_addr.s_addr = htonl(INADDR_ANY);
-    else if (!strcmp(host, "localhost")) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    else if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return SL_EINVAL;
+    if (!host[0] || !strcmp(host, "0.0.0.0"))
+        a->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (!strcmp(host, "localhost"))
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+        return SL_EINVAL;
     *len = sizeof(*a);
     return 0;
 }
@@ -323,15 +333,14 @@ int http_server_start(const struct http_server_opts *o, struct http_server **out
     struct http_server *s = sl_calloc(1, sizeof(*s));
     if (!s) return SL_ENOMEM;
     s->o = *o;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, o->max_conns ? o->max_conns : 512,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_conns_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s ? o->idle_timeout_s : 60,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_conns_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        o->idle_timeout_s ? o->idle_timeout_s : 60, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(o->max_header_bytes ? o->max_header_bytes : 64 * 1024),
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);

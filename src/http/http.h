@@ -24,14 +24,14 @@ struct http_req {
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
-    struct sl_buf body;   /* decompressed body */
-    size_t wire_bytes;    /* body bytes as received */
-    char id[17];          /* request id (hex), echoed as Request-Id */
+    struct sl_buf body; /* decompressed body */
+    size_t wire_bytes;  /* body bytes as received */
+    char id[17];        /* request id (hex), echoed as Request-Id */
     int64_t start_mono_ns;
-    int too_large;        /* body over the cap: 413 */
-    int bad_encoding;     /* unsupported Content-Encoding: 400 */
+    int too_large;    /* body over the cap: 413 */
+    int bad_encoding; /* unsupported Content-Encoding: 400 */
     int gzip;
-    void *user;           /* for the handler */
+    void *user; /* for the handler */
 };
 
 #define HTTP_MAX_HEADERS 8
@@ -50,13 +50,13 @@ struct http_resp {
 typedef void (*http_handler_fn)(void *app, struct http_req *req, struct http_resp *resp);
 
 struct http_server_opts {
-    const char *bind;         /* "host:port", ":port" or "[v6]:port" */
-    size_t max_body;          /* bytes on the wire and after decompression */
-    unsigned max_conns;       /* concurrent connections */
+    const char *bind;   /* "host:port", ":port" or "[v6]:port" */
+    size_t max_body;    /* bytes on the wire and after decompression */
+    unsigned max_conns; /* concurrent connections */
     unsigned max_conns_per_ip;
-    unsigned idle_timeout_s;  /* close a connection idle this long */
+    unsigned idle_timeout_s;    /* close a connection idle this long */
     unsigned request_timeout_s; /* a request (headers + body) must arrive within this */
-    size_t max_header_bytes;  /* memory for the request line and headers */
+    size_t max_header_bytes;    /* memory for the request line and headers */
     int access_log;
     http_handler_fn handler;
     void *app;

@@ -139,8 +139,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, char *err, siz
         goto fail;
     }
     if ((rc = sl_mkdirs(o->data_dir, 0)) < 0) {
-        snprintf(err, errlen, "cannot create data directory %s: %s", o->data_dir,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot create data directory %s: %s", o->data_dir, strerror(errno));
         goto fail;
     }
     if ((rc = catalog_open(o->data_dir, &e->catalog, err, errlen)) < 0) goto fail;

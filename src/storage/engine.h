@@ -89,10 +89,10 @@ struct write_req {
     const char *body;
     size_t len;
     enum lp_precision precision;
-    int all_or_nothing;       /* 1: any rejected line rejects the request; 2: any parse error does */
-    int no_sync;              /* acknowledge before the WAL sync */
-    int may_create_db;        /* the caller may create the database */
-    int64_t now_ns;           /* default time of lines without one */
+    int all_or_nothing; /* 1: any rejected line rejects the request; 2: any parse error does */
+    int no_sync;        /* acknowledge before the WAL sync */
+    int may_create_db;  /* the caller may create the database */
+    int64_t now_ns;     /* default time of lines without one */
 };
 
 struct write_result {

@@ -58,32 +58,29 @@ void storage_db_relpath(const char *db, struct sl_buf *out)
     path_escape(out, db);
 }
 
-/* Relative path of a new file: dbs/<db>/<table>/<YYYY-MM-DD>/<HH-MM>-<seq>.parquet */
-static int file_relpath(const struct cat_db *db, const struct cat_table *t, int64_t part_start,
-                        uint32_t seq, struct sl_buf *out)
+int storage_file_relpath(const char *db, const char *table, int64_t part_start, uint32_t seq,
+                         struct sl_buf *out)
 {
     time_t secs = (time_t)(part_start / SL_NS_PER_S - (part_start % SL_NS_PER_S < 0));
     struct tm tm;
     gmtime_r(&secs, &tm);
     sl_buf_adds(out, "dbs/");
-    path_escape(out, db->name);
+    path_escape(out, db);
     sl_buf_addc(out, '/');
-    path_escape(out, t->name);
+    path_escape(out, table);
     return sl_buf_addf(out, "/%04d-%02d-%02d/%02d-%02d-%06u.parquet", tm.tm_year + 1900,
                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, seq);
 }
 
-/* ---- writing a merged chunk as a Parquet file ---- */
+static int file_relpath(const struct cat_db *db, const struct cat_table *t, int64_t part_start,
+                        uint32_t seq, struct sl_buf *out)
+{
+    return storage_file_relpath(db->name, t->name, part_start, seq, out);
+}
 
-struct write_ctx {
-    struct engine *e;
-    const char *path; /* absolute, final */
-    uint64_t rows;
-    int64_t min_time, max_time;
-    int written;
-};
+/* ---- the data file layout ---- */
 
-static enum pq_ctype pq_type_of(const struct cat_column *c)
+static enum pq_ctype pq_type_of(const struct store_col *c)
 {
     if (c->kind == CAT_COL_TAG) return PQ_STRING;
     switch (c->type) {
@@ -98,51 +95,126 @@ static enum pq_ctype pq_type_of(const struct cat_column *c)
 
 static int name_cmp(const void *a, const void *b, void *arg)
 {
-    const struct cat_table *t = arg;
-    return strcmp(t->cols[*(const uint32_t *)a].name, t->cols[*(const uint32_t *)b].name);
+    const struct store_col *cols = arg;
+    return strcmp(cols[*(const uint32_t *)a].name, cols[*(const uint32_t *)b].name);
 }
 
-/* Writes chunk c (already sorted and deduplicated) to ctx->path. */
+void storage_layout_release(struct file_layout *L)
+{
+    sl_free(L->cat_id);
+    sl_free(L->spec);
+    sl_free(L->sort_cols);
+    sl_buf_release(&L->tags);
+    sl_buf_release(&L->fields);
+    sl_buf_release(&L->sort);
+    memset(L, 0, sizeof(*L));
+}
+
+int storage_layout_init(struct file_layout *L, const char *db, const char *table,
+                        const struct store_col *cols, const uint8_t *present, size_t ncols)
+{
+    memset(L, 0, sizeof(*L));
+    sl_buf_init(&L->tags, 0);
+    sl_buf_init(&L->fields, 0);
+    sl_buf_init(&L->sort, 0);
+    L->cat_id = sl_malloc((ncols + 1) * sizeof(*L->cat_id));
+    L->spec = sl_calloc(ncols + 1, sizeof(*L->spec));
+    L->sort_cols = sl_malloc((ncols + 1) * sizeof(*L->sort_cols));
+    if (!L->cat_id || !L->spec || !L->sort_cols) {
+        storage_layout_release(L);
+        return SL_ENOMEM;
+    }
+    /* tags sorted by name, then time, then fields in catalog order */
+    size_t n = 0;
+    for (size_t i = 1; i < ncols; i++)
+        if (present[i] && cols[i].kind == CAT_COL_TAG) L->cat_id[n++] = (uint32_t)i;
+    qsort_r(L->cat_id, n, sizeof(*L->cat_id), name_cmp, (void *)cols);
+    L->ntags = n;
+    L->cat_id[n++] = 0;
+    for (size_t i = 1; i < ncols; i++)
+        if (present[i] && cols[i].kind == CAT_COL_FIELD) L->cat_id[n++] = (uint32_t)i;
+    L->ncols = n;
+    sl_buf_addc(&L->tags, '[');
+    sl_buf_addc(&L->fields, '[');
+    for (size_t k = 0; k < n; k++) {
+        uint32_t id = L->cat_id[k];
+        const struct store_col *col = &cols[id];
+        L->spec[k].name = col->name;
+        if (id == 0) {
+            L->spec[k].type = PQ_TIME_NS;
+            continue;
+        }
+        L->spec[k].type = pq_type_of(col);
+        L->spec[k].nullable = 1;
+        L->spec[k].dictionary = col->kind == CAT_COL_TAG || col->type == LP_STRING;
+        struct sl_buf *list = col->kind == CAT_COL_TAG ? &L->tags : &L->fields;
+        if (list->len > 1) sl_buf_addc(list, ',');
+        sl_buf_add_json_str(list, col->name, strlen(col->name));
+    }
+    sl_buf_addc(&L->tags, ']');
+    sl_buf_addc(&L->fields, ']');
+    for (size_t k = 0; k < L->ntags; k++) sl_buf_addf(&L->sort, "%s,", cols[L->cat_id[k]].name);
+    int rc = sl_buf_adds(&L->sort, "time");
+    if (rc < 0 || !L->tags.ptr || !L->fields.ptr) {
+        storage_layout_release(L);
+        return SL_ENOMEM;
+    }
+    L->kv[0] = (struct pq_kv){"sluice.table", table};
+    L->kv[1] = (struct pq_kv){"sluice.database", db};
+    L->kv[2] = (struct pq_kv){"sluice.tags", L->tags.ptr};
+    L->kv[3] = (struct pq_kv){"sluice.fields", L->fields.ptr};
+    L->kv[4] = (struct pq_kv){"sluice.sort_key", L->sort.ptr};
+    L->kv[5] = (struct pq_kv){"sluice.format_version", "1"};
+    for (size_t k = 0; k <= L->ntags; k++) L->sort_cols[k] = k;
+    L->po = (struct pq_writer_opts){
+        .codec = PQ_CODEC_ZSTD,
+        .row_group_rows = STORAGE_ROW_GROUP_ROWS,
+        .kv = L->kv,
+        .nkv = sizeof(L->kv) / sizeof(L->kv[0]),
+        .sort_cols = L->sort_cols,
+        .nsort = L->ntags + 1,
+    };
+    return 0;
+}
+
+/* ---- writing a merged chunk as a Parquet file ---- */
+
+struct write_ctx {
+    struct engine *e;
+    const char *path; /* absolute, final */
+    uint64_t rows;
+    int64_t min_time, max_time;
+    int written;
+};
+
+/* Writes chunk c (already sorted and deduplicated) to ctx->path. The caller
+ * holds the catalog lock (t's columns are borrowed). */
 static int write_chunk(void *arg, const struct cat_table *t, const struct scan_chunk *c)
 {
     struct write_ctx *w = arg;
-    size_t ncols = 0;
-    uint32_t *order = sl_malloc((c->ncols + 1) * sizeof(*order));
-    struct pq_column_spec *spec = sl_calloc(c->ncols + 1, sizeof(*spec));
-    struct pq_column_data *data = sl_calloc(c->ncols + 1, sizeof(*data));
-    struct pq_str **strs = sl_calloc(c->ncols + 1, sizeof(*strs));
-    struct sl_buf tags, fields;
-    sl_buf_init(&tags, 0);
-    sl_buf_init(&fields, 0);
+    size_t ncols = c->ncols < t->ncols ? c->ncols : t->ncols;
+    struct store_col *cols = sl_calloc(ncols + 1, sizeof(*cols));
+    uint8_t *present = sl_calloc(ncols + 1, 1);
+    struct pq_column_data *data = sl_calloc(ncols + 1, sizeof(*data));
+    struct pq_str **strs = sl_calloc(ncols + 1, sizeof(*strs));
+    struct file_layout L;
+    int have_layout = 0;
     int rc = SL_ENOMEM;
     struct pq_writer *pw = NULL;
-    if (!order || !spec || !data || !strs) goto out;
-    /* tags sorted by name, then time, then fields in catalog order */
-    size_t ntags = 0;
-    for (size_t i = 1; i < c->ncols && i < t->ncols; i++)
-        if (c->cols[i].present && t->cols[i].kind == CAT_COL_TAG) order[ntags++] = (uint32_t)i;
-    qsort_r(order, ntags, sizeof(*order), name_cmp, (void *)t);
-    order[ntags] = 0;
-    ncols = ntags + 1;
-    for (size_t i = 1; i < c->ncols && i < t->ncols; i++)
-        if (c->cols[i].present && t->cols[i].kind == CAT_COL_FIELD) order[ncols++] = (uint32_t)i;
-    sl_buf_addc(&tags, '[');
-    sl_buf_addc(&fields, '[');
-    for (size_t k = 0; k < ncols; k++) {
-        uint32_t id = order[k];
-        const struct cat_column *col = &t->cols[id];
-        spec[k].name = col->name;
+    if (!cols || !present || !data || !strs) goto out;
+    for (size_t i = 0; i < ncols; i++) {
+        cols[i] = (struct store_col){t->cols[i].name, t->cols[i].kind, t->cols[i].type};
+        present[i] = i == 0 || (c->cols[i].present && t->cols[i].kind != CAT_COL_TIME);
+    }
+    if ((rc = storage_layout_init(&L, t->db->name, t->name, cols, present, ncols)) < 0) goto out;
+    have_layout = 1;
+    rc = SL_ENOMEM;
+    for (size_t k = 0; k < L.ncols; k++) {
+        uint32_t id = L.cat_id[k];
         if (id == 0) {
-            spec[k].type = PQ_TIME_NS;
             data[k].values = c->time;
             continue;
         }
-        spec[k].type = pq_type_of(col);
-        spec[k].nullable = 1;
-        spec[k].dictionary = col->kind == CAT_COL_TAG;
-        struct sl_buf *list = col->kind == CAT_COL_TAG ? &tags : &fields;
-        if (list->len > 1) sl_buf_addc(list, ',');
-        sl_buf_add_json_str(list, col->name, strlen(col->name));
         const struct buf_col *bc = &c->cols[id];
         data[k].valid = bc->valid;
         if (bc->type == LP_STRING) {
@@ -157,41 +229,17 @@ static int write_chunk(void *arg, const struct cat_table *t, const struct scan_c
             data[k].values = bc->v.f;
         }
     }
-    sl_buf_addc(&tags, ']');
-    sl_buf_addc(&fields, ']');
-    char lsn[32];
-    snprintf(lsn, sizeof(lsn), "%d", 1);
-    struct sl_buf sort;
-    sl_buf_init(&sort, 0);
-    for (size_t k = 0; k < ntags; k++) sl_buf_addf(&sort, "%s,", t->cols[order[k]].name);
-    sl_buf_adds(&sort, "time");
-    struct pq_kv kv[] = {
-        {"sluice.table", t->name},
-        {"sluice.database", t->db->name},
-        {"sluice.tags", tags.ptr},
-        {"sluice.fields", fields.ptr},
-        {"sluice.sort_key", sort.ptr},
-        {"sluice.format_version", lsn},
-    };
-    size_t sort_cols[CAT_MAX_COLUMNS_PER_TABLE + 1];
-    for (size_t k = 0; k <= ntags; k++) sort_cols[k] = k;
-    struct pq_writer_opts po = {
-        .codec = PQ_CODEC_ZSTD,
-        .row_group_rows = 100000,
-        .kv = kv,
-        .nkv = sizeof(kv) / sizeof(kv[0]),
-        .sort_cols = sort_cols,
-        .nsort = ntags + 1,
-    };
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", w->path);
-    rc = pq_writer_open(tmp, spec, ncols, &po, &pw);
+    char tmp[4400];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", w->path) >= sizeof(tmp)) {
+        rc = SL_ERANGE;
+        goto out;
+    }
+    rc = pq_writer_open(tmp, L.spec, L.ncols, &L.po, &pw);
     if (rc == 0) rc = pq_writer_write(pw, data, c->nrows);
     if (rc == 0) {
         rc = pq_writer_commit(pw, w->path);
         pw = NULL;
     }
-    sl_buf_release(&sort);
     if (rc == 0) {
         w->written = 1;
         w->rows = c->nrows;
@@ -204,13 +252,12 @@ static int write_chunk(void *arg, const struct cat_table *t, const struct scan_c
     }
 out:
     if (pw) pq_writer_abort(pw);
-    for (size_t k = 0; strs && k <= c->ncols; k++) sl_free(strs[k]);
+    for (size_t k = 0; strs && k <= ncols; k++) sl_free(strs[k]);
+    if (have_layout) storage_layout_release(&L);
     sl_free(strs);
-    sl_free(order);
-    sl_free(spec);
+    sl_free(cols);
+    sl_free(present);
     sl_free(data);
-    sl_buf_release(&tags);
-    sl_buf_release(&fields);
     return rc;
 }
 
@@ -396,123 +443,6 @@ int storage_trim_wal(struct engine *e)
     uint64_t upto = min == UINT64_MAX ? last : min - 1;
     if (upto == 0) return 0;
     return wal_checkpoint(e->wal, upto);
-}
-
-/* ---- compaction ---- */
-
-struct compact_ctx {
-    struct write_ctx w;
-};
-
-static int compact_chunk(void *arg, const struct cat_table *t, const struct scan_chunk *c)
-{
-    struct compact_ctx *cc = arg;
-    return write_chunk(&cc->w, t, c);
-}
-
-/* Compacts the partition starting at part_start of table t when it has at
- * least min_files files. */
-static int compact_partition(struct engine *e, struct cat_db *db, struct cat_table *t,
-                             int64_t part_start, size_t min_files)
-{
-    catalog_rdlock(e->catalog);
-    size_t nf = 0;
-    uint32_t drop[512];
-    char *old_paths[512];
-    uint64_t max_lsn = 0;
-    for (size_t i = 0; i < t->nfiles && nf < 512; i++) {
-        if (t->files[i].part_start != part_start) continue;
-        drop[nf] = t->files[i].seq;
-        old_paths[nf] = sl_strdup(t->files[i].path);
-        if (t->files[i].max_lsn > max_lsn) max_lsn = t->files[i].max_lsn;
-        nf++;
-    }
-    if (nf < min_files) {
-        catalog_unlock(e->catalog);
-        for (size_t i = 0; i < nf; i++) sl_free(old_paths[i]);
-        return 0;
-    }
-    uint32_t seq = t->next_seq++;
-    struct sl_buf rel;
-    sl_buf_init(&rel, 0);
-    file_relpath(db, t, part_start, seq, &rel);
-    char abs[4200];
-    snprintf(abs, sizeof(abs), "%s/%s", e->data_dir, rel.ptr);
-    struct compact_ctx cc = {.w = {.e = e, .path = abs}};
-    int rc = storage_scan_partition_files(e, t, part_start, compact_chunk, &cc);
-    catalog_unlock(e->catalog);
-    if (rc == 0 && cc.w.written) {
-        struct stat st;
-        struct cat_file f = {
-            .path = rel.ptr,
-            .part_start = part_start,
-            .min_time = cc.w.min_time,
-            .max_time = cc.w.max_time,
-            .rows = cc.w.rows,
-            .bytes = stat(abs, &st) == 0 ? (uint64_t)st.st_size : 0,
-            .max_lsn = max_lsn,
-            .seq = seq,
-        };
-        catalog_wrlock(e->catalog);
-        rc = catalog_table_files_update(e->catalog, t, &f, drop, nf);
-        catalog_unlock(e->catalog);
-        if (rc < 0) unlink(abs);
-    }
-    if (rc == 0) {
-        /* the catalog no longer names them: now they may go */
-        for (size_t i = 0; i < nf; i++) {
-            char p[4200];
-            snprintf(p, sizeof(p), "%s/%s", e->data_dir, old_paths[i]);
-            unlink(p);
-        }
-        sl_debug("compact", "merged %zu files into %s", nf, rel.ptr);
-    } else {
-        sl_error("compact", "compacting into %s failed: %s", abs, sl_strerror(rc));
-    }
-    for (size_t i = 0; i < nf; i++) sl_free(old_paths[i]);
-    sl_buf_release(&rel);
-    return rc;
-}
-
-int storage_compact(struct engine *e, size_t min_files)
-{
-    pthread_mutex_lock(&e->persist_lock);
-    int rc = 0;
-    catalog_rdlock(e->catalog);
-    size_t n = 0, cap = 0;
-    struct cjob {
-        struct cat_db *db;
-        struct cat_table *t;
-        int64_t part;
-    } *jobs = NULL;
-    for (size_t i = 0; i < e->catalog->ndbs && rc == 0; i++) {
-        struct cat_db *d = e->catalog->dbs[i];
-        if (d->deleted) continue;
-        for (size_t k = 0; k < d->ntables && rc == 0; k++) {
-            struct cat_table *t = d->tables[k];
-            if (t->deleted) continue;
-            for (size_t f = 0; f < t->nfiles; f++) {
-                if (f > 0 && t->files[f - 1].part_start == t->files[f].part_start) continue;
-                size_t cnt = 0;
-                for (size_t g = f; g < t->nfiles && t->files[g].part_start == t->files[f].part_start; g++)
-                    cnt++;
-                if (cnt < min_files) continue;
-                struct cjob *j = sl_grow(jobs, &cap, n + 1, sizeof(*jobs));
-                if (!j) {
-                    rc = SL_ENOMEM;
-                    break;
-                }
-                jobs = j;
-                jobs[n++] = (struct cjob){d, t, t->files[f].part_start};
-            }
-        }
-    }
-    catalog_unlock(e->catalog);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = compact_partition(e, jobs[i].db, jobs[i].t, jobs[i].part, min_files);
-    sl_free(jobs);
-    pthread_mutex_unlock(&e->persist_lock);
-    return rc;
 }
 
 /* ---- retention ---- */

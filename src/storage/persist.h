@@ -13,10 +13,19 @@ struct engine;
 
 /* A partition is persisted once it has been idle this long, or has this many
  * rows, or when the buffer is over half its limit, or when forced. */
-#define PERSIST_IDLE_NS (10LL * 1000000000LL)
+#define PERSIST_IDLE_NS  (10LL * 1000000000LL)
 #define PERSIST_MAX_ROWS 1000000
 /* Background compaction merges a partition once it has this many files. */
 #define COMPACT_MIN_FILES 4
+/* One compaction step merges at most this many files, whose decoded row
+ * groups (estimated) fit COMPACT_MEM_BUDGET; files of COMPACT_FULL_BYTES or
+ * more are left alone (a partition then holds few full files plus a tail
+ * that the next steps merge). */
+#define COMPACT_MAX_FILES 16
+#define COMPACT_MEM_BUDGET ((size_t)256 << 20)
+#define COMPACT_FULL_BYTES ((uint64_t)512 << 20)
+/* Rows per Parquet row group of data files. */
+#define STORAGE_ROW_GROUP_ROWS 262144
 
 /* Persists buffered partitions (all of them when force), then trims the WAL. */
 int storage_persist(struct engine *e, int force);
@@ -33,5 +42,65 @@ void storage_cleanup_orphans(struct engine *e);
 /* Appends "dbs/<escaped name>", the directory of a database's files. */
 struct sl_buf;
 void storage_db_relpath(const char *db, struct sl_buf *out);
+
+/* ---- the data file layout (shared by persistence and compaction) ---- */
+
+#include "catalog/catalog.h"
+#include "common/buf.h"
+#include "parquet/parquet.h"
+
+/* A catalog column, copied (so that compaction can run without the lock). */
+struct store_col {
+    char *name;
+    enum cat_col_kind kind;
+    enum lp_type type; /* fields */
+};
+
+/* Parquet columns of a data file: tags sorted by name, time, then fields in
+ * catalog order; key/value metadata sluice.* and the sort order. */
+struct file_layout {
+    size_t ncols, ntags;
+    uint32_t *cat_id; /* catalog column id of each file column */
+    struct pq_column_spec *spec;
+    struct sl_buf tags, fields, sort;
+    struct pq_kv kv[6];
+    size_t *sort_cols;
+    struct pq_writer_opts po;
+};
+
+/* Builds the layout of a file of table (db, table) holding the catalog
+ * columns whose present[id] is non-zero (time is always there). cols and
+ * present have ncols entries; names are borrowed and must outlive L. */
+int storage_layout_init(struct file_layout *L, const char *db, const char *table,
+                        const struct store_col *cols, const uint8_t *present, size_t ncols);
+void storage_layout_release(struct file_layout *L);
+/* Relative path of a new data file:
+ * dbs/<db>/<table>/<YYYY-MM-DD>/<HH-MM>-<seq>.parquet */
+int storage_file_relpath(const char *db, const char *table, int64_t part_start, uint32_t seq,
+                         struct sl_buf *out);
+
+/* ---- streaming merge (compact.c) ---- */
+
+struct merge_input {
+    const char *path; /* absolute */
+    uint32_t seq;     /* larger = newer: wins per field on equal (series, time) */
+};
+
+struct merge_result {
+    uint64_t rows;
+    int64_t min_time, max_time;
+    size_t peak_rows_held; /* decoded input rows held at once (memory bound) */
+};
+
+/* Merges Parquet data files (each sorted by series key then time) into one
+ * file at out_path (written as out_path.tmp, fsynced, renamed), a k-way
+ * merge row group by row group: rows with equal series key and time become
+ * one, the newest input winning field by field; rows older than drop_before
+ * are left out. cols (ncols entries) is the table's catalog schema. Returns
+ * 0 (res->rows == 0 and no file when nothing is left), SL_ECORRUPT /
+ * SL_EIO for unreadable inputs, SL_ENOMEM. */
+int storage_merge_files(const char *db, const char *table, const struct store_col *cols,
+                        size_t ncols, const struct merge_input *in, size_t nin,
+                        int64_t drop_before, const char *out_path, struct merge_result *res);
 
 #endif

@@ -9,6 +9,10 @@
  * File rows carry no series key; it is rebuilt from the tag columns in the
  * canonical form (measurement, then tags sorted by key, escaped as line
  * protocol), the same form the buffer uses, so rows from both compare equal.
+ *
+ * The iterator (storage_scan_iter_*) keeps the sources and arena of the
+ * current partition alive while its merged chunk is in use: merged string
+ * values point into them. storage_scan is a loop over the iterator.
  */
 #include "storage/scan.h"
 
@@ -69,9 +73,17 @@ static size_t ctype_size(enum lp_type t)
 }
 
 /* Loads a buffer partition as a source (t->lock held by the caller). */
-static int load_buffer(struct buf_table *bt, const struct buf_part *p, size_t ncols, int64_t tmin,
-                       int64_t tmax, struct sl_arena *arena, struct source *s)
+static int col_needed(const struct scan_opts *o, const struct cat_table *t, size_t c)
 {
+    if (c == 0 || t->cols[c].kind == CAT_COL_TAG) return 1;
+    return !o->need || c >= o->nneed || o->need[c];
+}
+
+static int load_buffer(struct buf_table *bt, const struct buf_part *p, const struct cat_table *t,
+                       const struct scan_opts *o, struct sl_arena *arena, struct source *s)
+{
+    size_t ncols = t->ncols;
+    int64_t tmin = o->min_time, tmax = o->max_time;
     int rc = buffer_snapshot_part(bt, p, tmin, tmax, &s->snap);
     if (rc < 0) return rc;
     s->nrows = s->snap.nrows;
@@ -79,7 +91,8 @@ static int load_buffer(struct buf_table *bt, const struct buf_part *p, size_t nc
     s->cols = sl_calloc(ncols ? ncols : 1, sizeof(*s->cols));
     s->keys = sl_malloc((s->nrows ? s->nrows : 1) * sizeof(*s->keys));
     if (!s->cols || !s->keys) return SL_ENOMEM;
-    for (size_t c = 0; c < ncols && c < s->snap.ncols; c++) s->cols[c] = s->snap.cols[c];
+    for (size_t c = 0; c < ncols && c < s->snap.ncols; c++)
+        if (col_needed(o, t, c)) s->cols[c] = s->snap.cols[c];
     for (size_t r = 0; r < s->nrows; r++) {
         const struct buf_series *se = &bt->series[s->snap.sid[r]];
         char *k = sl_arena_strndup(arena, se->key, se->key_len);
@@ -121,8 +134,37 @@ static int type_matches(enum pq_ctype pt, const struct cat_column *c)
 }
 
 /* Loads a Parquet file as a source. */
-static int load_file(struct engine *e, struct cat_table *t, const struct cat_file *f, int64_t tmin,
-                     int64_t tmax, struct sl_arena *arena, struct source *s)
+/* Byte-wise comparison, as Parquet orders BYTE_ARRAY statistics. */
+static int str_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    if (c) return c;
+    return al < bl ? -1 : al > bl;
+}
+
+/* Whether row group rg may hold rows the options want. */
+static int rg_wanted(struct pq_reader *r, size_t rg, const long *map, const struct scan_opts *o)
+{
+    struct pq_stats st;
+    if (pq_reader_stats(r, rg, (size_t)map[0], &st) == 0 && st.has_minmax &&
+        (st.max.i < o->min_time || st.min.i > o->max_time))
+        return 0;
+    for (size_t k = 0; k < o->ntags; k++) {
+        const struct scan_tag_filter *tf = &o->tags[k];
+        if (map[tf->col] < 0) return 0; /* tag absent: every row has NULL there */
+        if (pq_reader_stats(r, rg, (size_t)map[tf->col], &st) < 0 || !st.has_minmax) continue;
+        int any = 0;
+        for (size_t v = 0; v < tf->nvals && !any; v++)
+            any = str_cmp(tf->vals[v].ptr, tf->vals[v].len, st.min.s.ptr, st.min.s.len) >= 0 &&
+                  str_cmp(tf->vals[v].ptr, tf->vals[v].len, st.max.s.ptr, st.max.s.len) <= 0;
+        if (!any) return 0;
+    }
+    return 1;
+}
+
+static int load_file(struct engine *e, struct cat_table *t, const struct cat_file *f,
+                     const struct scan_opts *o, struct sl_arena *arena, struct source *s,
+                     struct scan_stats *stats)
 {
     char path[4096], err[256] = "";
     snprintf(path, sizeof(path), "%s/%s", e->data_dir, f->path);
@@ -144,7 +186,7 @@ static int load_file(struct engine *e, struct cat_table *t, const struct cat_fil
     }
     s->time = time;
     for (size_t c = 0; c < ncols; c++) {
-        map[c] = pq_reader_find_column(r, t->cols[c].name);
+        map[c] = col_needed(o, t, c) ? pq_reader_find_column(r, t->cols[c].name) : -1;
         if (map[c] < 0) continue;
         const struct pq_column_info *ci = pq_reader_column(r, (size_t)map[c]);
         if (c == 0 ? ci->type != PQ_TIME_NS : !type_matches(ci->type, &t->cols[c])) {
@@ -176,6 +218,11 @@ static int load_file(struct engine *e, struct cat_table *t, const struct cat_fil
         if (base + n > total) {
             rc = SL_ECORRUPT;
             goto out;
+        }
+        stats->row_groups++;
+        if (!rg_wanted(r, rg, map, o)) {
+            stats->row_groups_pruned++;
+            continue;
         }
         for (size_t c = 0; c < ncols; c++) {
             if (map[c] < 0) continue;
@@ -262,11 +309,17 @@ static int load_file(struct engine *e, struct cat_table *t, const struct cat_fil
     sl_buf_release(&kb);
     sl_free(tags);
     s->nrows = nout;
-    (void)tmin, (void)tmax; /* rows out of range are dropped by the merge */
+    stats->rows_loaded += nout; /* rows out of range are dropped by the merge */
 out:
     sl_free(map);
     pq_reader_close(r);
     return rc;
+}
+
+static int i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 struct row_ref {
@@ -285,30 +338,60 @@ static int ref_cmp(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
-/* Merges the sources of one partition and calls fn. */
-static int merge_and_emit(struct cat_table *t, int64_t part_start, struct source *src,
-                          size_t nsrc, int64_t tmin, int64_t tmax, scan_fn fn, void *ctx)
+static int row_matches(const struct source *s, uint32_t r, const struct scan_opts *o)
+{
+    for (size_t k = 0; k < o->ntags; k++) {
+        const struct scan_tag_filter *tf = &o->tags[k];
+        const struct buf_col *c = &s->cols[tf->col];
+        if (!c->present || !c->valid[r]) return 0;
+        int any = 0;
+        for (size_t v = 0; v < tf->nvals && !any; v++)
+            any = tf->vals[v].len == c->v.s[r].len &&
+                  memcmp(tf->vals[v].ptr, c->v.s[r].ptr, tf->vals[v].len) == 0;
+        if (!any) return 0;
+    }
+    return 1;
+}
+
+static void chunk_release(struct scan_chunk *ch)
+{
+    for (size_t c = 0; ch->cols && c < ch->ncols; c++) {
+        sl_free(ch->cols[c].v.f);
+        sl_free(ch->cols[c].valid);
+    }
+    sl_free(ch->cols);
+    sl_free(ch->keys);
+    sl_free(ch->time);
+    memset(ch, 0, sizeof(*ch));
+}
+
+/* Merges the sources of one partition into ch (which borrows their strings). */
+static int merge_sources(struct cat_table *t, int64_t part_start, struct source *src, size_t nsrc,
+                         const struct scan_opts *o, struct scan_chunk *ch)
 {
     size_t ncols = t->ncols, total = 0;
     for (size_t i = 0; i < nsrc; i++) total += src[i].nrows;
     struct row_ref *refs = sl_malloc((total ? total : 1) * sizeof(*refs));
-    struct scan_chunk ch = {.part_start = part_start, .ncols = ncols};
+    memset(ch, 0, sizeof(*ch));
+    ch->part_start = part_start;
+    ch->ncols = ncols;
     int rc = SL_ENOMEM;
-    ch.cols = sl_calloc(ncols ? ncols : 1, sizeof(*ch.cols));
-    if (!refs || !ch.cols) goto out;
+    ch->cols = sl_calloc(ncols ? ncols : 1, sizeof(*ch->cols));
+    if (!refs || !ch->cols) goto out;
     size_t n = 0;
     for (uint32_t i = 0; i < nsrc; i++)
         for (uint32_t r = 0; r < src[i].nrows; r++)
-            if (src[i].time[r] >= tmin && src[i].time[r] <= tmax)
+            if (src[i].time[r] >= o->min_time && src[i].time[r] <= o->max_time &&
+                (!o->ntags || row_matches(&src[i], r, o)))
                 refs[n++] = (struct row_ref){src[i].keys[r], src[i].time[r], i, r};
     qsort(refs, n, sizeof(*refs), ref_cmp);
     size_t nout = 0;
     for (size_t i = 0; i < n; i++)
         if (i == 0 || refs[i].time != refs[i - 1].time || strcmp(refs[i].key, refs[i - 1].key))
             nout++;
-    ch.keys = sl_malloc((nout ? nout : 1) * sizeof(*ch.keys));
-    ch.time = sl_malloc((nout ? nout : 1) * sizeof(*ch.time));
-    if (!ch.keys || !ch.time) goto out;
+    ch->keys = sl_malloc((nout ? nout : 1) * sizeof(*ch->keys));
+    ch->time = sl_malloc((nout ? nout : 1) * sizeof(*ch->time));
+    if (!ch->keys || !ch->time) goto out;
     for (size_t c = 0; c < ncols; c++) {
         int present = 0;
         enum lp_type type = LP_STRING;
@@ -318,68 +401,120 @@ static int merge_and_emit(struct cat_table *t, int64_t part_start, struct source
                 type = src[i].cols[c].type;
             }
         if (!present || c == 0) continue;
-        ch.cols[c].present = 1;
-        ch.cols[c].type = type;
-        ch.cols[c].v.f = sl_malloc((nout ? nout : 1) * ctype_size(type));
-        ch.cols[c].valid = sl_calloc(nout ? nout : 1, 1);
-        if (!ch.cols[c].v.f || !ch.cols[c].valid) goto out;
+        ch->cols[c].present = 1;
+        ch->cols[c].type = type;
+        ch->cols[c].v.f = sl_malloc((nout ? nout : 1) * ctype_size(type));
+        ch->cols[c].valid = sl_calloc(nout ? nout : 1, 1);
+        if (!ch->cols[c].v.f || !ch->cols[c].valid) goto out;
     }
-    size_t o = (size_t)-1;
+    size_t o_ = (size_t)-1;
     for (size_t i = 0; i < n; i++) {
         const struct row_ref *rf = &refs[i];
         if (i == 0 || rf->time != refs[i - 1].time || strcmp(rf->key, refs[i - 1].key)) {
-            o++;
-            ch.keys[o] = rf->key;
-            ch.time[o] = rf->time;
+            o_++;
+            ch->keys[o_] = rf->key;
+            ch->time[o_] = rf->time;
         }
         const struct source *s = &src[rf->src];
         for (size_t c = 1; c < ncols; c++) {
             const struct buf_col *sc = &s->cols[c];
-            if (!sc->present || !sc->valid[rf->row] || !ch.cols[c].present ||
-                sc->type != ch.cols[c].type)
+            if (!sc->present || !sc->valid[rf->row] || !ch->cols[c].present ||
+                sc->type != ch->cols[c].type)
                 continue;
-            struct buf_col *dc = &ch.cols[c];
+            struct buf_col *dc = &ch->cols[c];
             switch (sc->type) {
-            case LP_FLOAT: dc->v.f[o] = sc->v.f[rf->row]; break;
-            case LP_INTEGER: dc->v.i[o] = sc->v.i[rf->row]; break;
-            case LP_UNSIGNED: dc->v.u[o] = sc->v.u[rf->row]; break;
-            case LP_BOOLEAN: dc->v.b[o] = sc->v.b[rf->row]; break;
-            case LP_STRING: dc->v.s[o] = sc->v.s[rf->row]; break;
+            case LP_FLOAT: dc->v.f[o_] = sc->v.f[rf->row]; break;
+            case LP_INTEGER: dc->v.i[o_] = sc->v.i[rf->row]; break;
+            case LP_UNSIGNED: dc->v.u[o_] = sc->v.u[rf->row]; break;
+            case LP_BOOLEAN: dc->v.b[o_] = sc->v.b[rf->row]; break;
+            case LP_STRING: dc->v.s[o_] = sc->v.s[rf->row]; break;
             }
-            dc->valid[o] = 1;
+            dc->valid[o_] = 1;
         }
     }
-    ch.nrows = nout;
-    rc = nout ? fn(ctx, t, &ch) : 0;
+    ch->nrows = nout;
+    rc = 0;
 out:
-    for (size_t c = 0; ch.cols && c < ncols; c++) {
-        sl_free(ch.cols[c].v.f);
-        sl_free(ch.cols[c].valid);
-    }
-    sl_free(ch.cols);
-    sl_free(ch.keys);
-    sl_free(ch.time);
+    if (rc < 0) chunk_release(ch);
     sl_free(refs);
     return rc;
 }
 
-static int scan_partition(struct engine *e, struct cat_table *t, struct buf_table *bt, int64_t ps,
-                          int64_t tmin, int64_t tmax, scan_fn fn, void *ctx);
+struct scan_iter {
+    struct engine *e;
+    struct cat_table *t;
+    struct buf_table *bt;
+    struct scan_opts o;
+    int64_t *starts;
+    size_t np, pi;
+    /* the current partition */
+    struct sl_arena arena;
+    struct source *src;
+    size_t nsrc;
+    struct scan_chunk ch;
+    struct scan_stats stats;
+};
 
-int storage_scan(struct engine *e, struct cat_db *db, struct cat_table *t, int64_t tmin,
-                 int64_t tmax, scan_fn fn, void *ctx)
+void scan_opts_init(struct scan_opts *o)
 {
-    struct buf_table *bt = buffer_table_find(&e->buffer, db->id, t->id);
-    /* expired rows are invisible at once, before their files are deleted */
-    if (db->retention_ns) {
-        int64_t cut = sl_now_ns() - db->retention_ns;
-        if (cut > tmin) tmin = cut;
+    memset(o, 0, sizeof(*o));
+    o->min_time = INT64_MIN;
+    o->max_time = INT64_MAX;
+}
+
+static void iter_release_part(struct scan_iter *it)
+{
+    chunk_release(&it->ch);
+    for (size_t i = 0; i < it->nsrc; i++) source_release(&it->src[i], it->t->ncols);
+    sl_free(it->src);
+    it->src = NULL;
+    it->nsrc = 0;
+    sl_arena_reset(&it->arena);
+}
+
+/* Loads and merges partition ps into it->ch. */
+static int iter_load(struct scan_iter *it, int64_t ps)
+{
+    struct cat_table *t = it->t;
+    struct buf_table *bt = it->bt;
+    const struct scan_opts *o = &it->o;
+    int rc = 0;
+    size_t maxsrc = t->nfiles + 2 + (bt ? bt->nsealed + bt->nparts : 0) + 8;
+    it->src = sl_calloc(maxsrc, sizeof(*it->src));
+    if (!it->src) return SL_ENOMEM;
+    it->stats.partitions++;
+    for (size_t i = 0; i < t->nfiles && rc == 0; i++) {
+        if (t->files[i].part_start != ps) continue;
+        if (t->files[i].max_time < o->min_time || t->files[i].min_time > o->max_time) continue;
+        it->stats.files++;
+        rc = load_file(it->e, t, &t->files[i], o, &it->arena, &it->src[it->nsrc++], &it->stats);
     }
-    /* partition starts to visit: from files and from the buffer */
+    if (rc == 0 && bt) {
+        pthread_mutex_lock(&bt->lock);
+        /* sealed partitions are older than the active one */
+        for (size_t i = 0; i < bt->nsealed && rc == 0 && it->nsrc + 1 < maxsrc; i++)
+            if (bt->sealed[i]->start == ps)
+                rc = load_buffer(bt, bt->sealed[i], t, o, &it->arena, &it->src[it->nsrc++]);
+        for (size_t i = 0; i < bt->nparts && rc == 0 && it->nsrc < maxsrc; i++)
+            if (bt->parts[i]->start == ps)
+                rc = load_buffer(bt, bt->parts[i], t, o, &it->arena, &it->src[it->nsrc++]);
+        pthread_mutex_unlock(&bt->lock);
+    }
+    if (rc == 0) {
+        for (size_t i = 0; i < it->nsrc; i++)
+            if (it->src[i].snap.sid) it->stats.rows_loaded += it->src[i].nrows;
+        rc = merge_sources(t, ps, it->src, it->nsrc, o, &it->ch);
+    }
+    if (rc == 0) it->stats.rows_out += it->ch.nrows;
+    return rc;
+}
+
+static int iter_collect_starts(struct scan_iter *it, struct cat_table *t, struct buf_table *bt)
+{
+    int64_t tmin = it->o.min_time, tmax = it->o.max_time;
     size_t cap = t->nfiles + 16, np = 0;
     int64_t *starts = sl_malloc(cap * sizeof(*starts));
     if (!starts) return SL_ENOMEM;
-    int rc = 0;
     for (size_t i = 0; i < t->nfiles; i++)
         if (t->files[i].max_time >= tmin && t->files[i].min_time <= tmax)
             starts[np++] = t->files[i].part_start;
@@ -404,66 +539,97 @@ int storage_scan(struct engine *e, struct cat_db *db, struct cat_table *t, int64
                 starts[np++] = bt->sealed[i]->start;
         pthread_mutex_unlock(&bt->lock);
     }
-    /* sort + unique */
-    for (size_t i = 1; i < np; i++)
-        for (size_t k = i; k > 0 && starts[k - 1] > starts[k]; k--) {
-            int64_t x = starts[k];
-            starts[k] = starts[k - 1];
-            starts[k - 1] = x;
-        }
+    qsort(starts, np, sizeof(*starts), i64_cmp);
     size_t u = 0;
     for (size_t i = 0; i < np; i++)
         if (u == 0 || starts[u - 1] != starts[i]) starts[u++] = starts[i];
-    np = u;
+    it->starts = starts;
+    it->np = u;
+    return 0;
+}
 
-    for (size_t pi = 0; pi < np && rc == 0; pi++)
-        rc = scan_partition(e, t, bt, starts[pi], tmin, tmax, fn, ctx);
-    sl_free(starts);
-    return rc;
+int storage_scan_iter_open(struct engine *e, struct cat_db *db, struct cat_table *t,
+                           const struct scan_opts *o, struct scan_iter **out)
+{
+    struct scan_iter *it = sl_calloc(1, sizeof(*it));
+    if (!it) return SL_ENOMEM;
+    it->e = e;
+    it->t = t;
+    it->o = *o;
+    sl_arena_init(&it->arena, 0);
+    it->bt = db ? buffer_table_find(&e->buffer, db->id, t->id) : NULL;
+    /* expired rows are invisible at once, before their files are deleted */
+    if (db && db->retention_ns) {
+        int64_t cut = sl_now_ns() - db->retention_ns;
+        if (cut > it->o.min_time) it->o.min_time = cut;
+    }
+    int rc = it->o.min_time <= it->o.max_time ? iter_collect_starts(it, t, it->bt) : 0;
+    if (rc < 0) {
+        storage_scan_iter_close(it);
+        return rc;
+    }
+    *out = it;
+    return 0;
+}
+
+int storage_scan_iter_next(struct scan_iter *it, const struct scan_chunk **out)
+{
+    while (it->pi < it->np) {
+        iter_release_part(it);
+        size_t k = it->o.reverse ? it->np - 1 - it->pi : it->pi;
+        it->pi++;
+        int rc = iter_load(it, it->starts[k]);
+        if (rc < 0) return rc;
+        if (it->ch.nrows) {
+            *out = &it->ch;
+            return 1;
+        }
+    }
+    iter_release_part(it);
+    return 0;
+}
+
+void storage_scan_iter_close(struct scan_iter *it)
+{
+    if (!it) return;
+    iter_release_part(it);
+    sl_arena_release(&it->arena);
+    sl_free(it->starts);
+    sl_free(it);
+}
+
+void storage_scan_iter_stats(const struct scan_iter *it, struct scan_stats *out)
+{
+    *out = it->stats;
+}
+
+int storage_scan(struct engine *e, struct cat_db *db, struct cat_table *t, int64_t tmin,
+                 int64_t tmax, scan_fn fn, void *ctx)
+{
+    struct scan_opts o;
+    scan_opts_init(&o);
+    o.min_time = tmin;
+    o.max_time = tmax;
+    struct scan_iter *it;
+    int rc = storage_scan_iter_open(e, db, t, &o, &it);
+    if (rc < 0) return rc;
+    const struct scan_chunk *ch;
+    while ((rc = storage_scan_iter_next(it, &ch)) > 0)
+        if ((rc = fn(ctx, t, ch)) < 0) break;
+    storage_scan_iter_close(it);
+    return rc < 0 ? rc : 0;
 }
 
 int storage_scan_partition_files(struct engine *e, struct cat_table *t, int64_t part_start,
                                  scan_fn fn, void *ctx)
 {
-    return scan_partition(e, t, NULL, part_start, INT64_MIN, INT64_MAX, fn, ctx);
-}
-
-static int scan_partition(struct engine *e, struct cat_table *t, struct buf_table *bt, int64_t ps,
-                          int64_t tmin, int64_t tmax, scan_fn fn, void *ctx)
-{
-    int rc = 0;
-    {
-        struct sl_arena arena;
-        sl_arena_init(&arena, 0);
-        size_t maxsrc = t->nfiles + 2 + (bt ? bt->nsealed : 0) + 8;
-        struct source *src = sl_calloc(maxsrc, sizeof(*src));
-        size_t nsrc = 0;
-        if (!src) {
-            sl_arena_release(&arena);
-            return SL_ENOMEM;
-        }
-        for (size_t i = 0; i < t->nfiles && rc == 0; i++) {
-            if (t->files[i].part_start != ps) continue;
-            if (t->files[i].max_time < tmin || t->files[i].min_time > tmax) continue;
-            rc = load_file(e, t, &t->files[i], tmin, tmax, &arena, &src[nsrc++]);
-        }
-        if (rc == 0 && bt) {
-            pthread_mutex_lock(&bt->lock);
-            /* sealed partitions are older than the active one */
-            for (size_t i = 0; i < bt->nsealed && rc == 0 && nsrc + 1 < maxsrc; i++)
-                if (bt->sealed[i]->start == ps)
-                    rc = load_buffer(bt, bt->sealed[i], t->ncols, tmin, tmax, &arena,
-                                     &src[nsrc++]);
-            for (size_t i = 0; i < bt->nparts && rc == 0 && nsrc < maxsrc; i++)
-                if (bt->parts[i]->start == ps)
-                    rc = load_buffer(bt, bt->parts[i], t->ncols, tmin, tmax, &arena,
-                                     &src[nsrc++]);
-            pthread_mutex_unlock(&bt->lock);
-        }
-        if (rc == 0) rc = merge_and_emit(t, ps, src, nsrc, tmin, tmax, fn, ctx);
-        for (size_t i = 0; i < nsrc; i++) source_release(&src[i], t->ncols);
-        sl_free(src);
-        sl_arena_release(&arena);
-    }
-    return rc;
+    struct scan_opts o;
+    scan_opts_init(&o);
+    struct scan_iter *it;
+    int rc = storage_scan_iter_open(e, NULL, t, &o, &it);
+    if (rc < 0) return rc;
+    rc = iter_load(it, part_start);
+    if (rc == 0 && it->ch.nrows) rc = fn(ctx, t, &it->ch);
+    storage_scan_iter_close(it);
+    return rc < 0 ? rc : 0;
 }

@@ -12,6 +12,15 @@
  * The caller holds the catalog read lock for the whole scan, which keeps the
  * file list (and the files: compaction deletes only after updating the
  * catalog under the write lock) stable.
+ *
+ * Pushdown (struct scan_opts, used by the SQL engine): a time range skips
+ * whole partitions, files and Parquet row groups (by the time column's
+ * min/max statistics); tag filters (tag = one of a set of values) skip row
+ * groups whose tag statistics exclude every value and drop rows before the
+ * merge; a column mask skips decoding the field columns nobody reads (tag
+ * columns are always read: they make the series key that deduplication
+ * needs). The iterator hands out one merged chunk per partition, so a
+ * consumer that stops early (LIMIT) never loads the later partitions.
  */
 #ifndef SL_STORAGE_SCAN_H
 #define SL_STORAGE_SCAN_H
@@ -34,6 +43,48 @@ struct scan_chunk {
 };
 
 typedef int (*scan_fn)(void *ctx, const struct cat_table *t, const struct scan_chunk *c);
+
+/* A tag filter: the row's value of tag column col is one of vals. */
+struct scan_str {
+    const char *ptr;
+    size_t len;
+};
+
+struct scan_tag_filter {
+    uint32_t col;
+    const struct scan_str *vals;
+    size_t nvals;
+};
+
+struct scan_opts {
+    int64_t min_time, max_time; /* inclusive */
+    const uint8_t *need;        /* per catalog column: 1 = read; NULL = all */
+    size_t nneed;               /* entries in need (columns beyond it are read) */
+    const struct scan_tag_filter *tags;
+    size_t ntags;
+    int reverse; /* visit partitions newest first */
+};
+
+/* Sets *o to "everything" (whole time range, all columns, no filters). */
+void scan_opts_init(struct scan_opts *o);
+
+struct scan_iter;
+
+/* Starts an iteration (o is copied, but the arrays it points to are borrowed
+ * and must outlive the iterator). The catalog read lock must be held until
+ * storage_scan_iter_close. Returns 0 or SL_ENOMEM. */
+int storage_scan_iter_open(struct engine *e, struct cat_db *db, struct cat_table *t,
+                           const struct scan_opts *o, struct scan_iter **out);
+/* Loads the next non-empty partition: returns 1 and *out (valid until the
+ * next call or close), 0 at the end, or a negative error. Columns not asked
+ * for in need[] are not present in the chunk. */
+int storage_scan_iter_next(struct scan_iter *it, const struct scan_chunk **out);
+void storage_scan_iter_close(struct scan_iter *it);
+/* Statistics of an iteration so far (for EXPLAIN and tests). */
+struct scan_stats {
+    uint64_t partitions, files, row_groups, row_groups_pruned, rows_loaded, rows_out;
+};
+void storage_scan_iter_stats(const struct scan_iter *it, struct scan_stats *out);
 
 /* Scans rows with min_time <= time <= max_time. The callback's return value,
  * if negative, stops the scan and is returned. Returns 0 or an error (a file

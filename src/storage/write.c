@@ -42,37 +42,41 @@
 #include "storage/engine_int.h"
 #include "wal/wal.h"
 
-#define REC_HEADER 16
+#define REC_HEADER  16
 #define REC_VERSION 1
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 static void put_u64(unsigned char *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 static uint32_t get_u32(const unsigned char *p)
 {
     uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = 3; i >= 0; i--)
+        v = v << 8 | p[i];
     return v;
 }
 
 static uint64_t get_u64(const unsigned char *p)
 {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
     return v;
 }
 
 /* ---- per-line errors ---- */
 
-static int add_error(struct write_result *res, enum write_err_kind kind, size_t line,
-                     size_t column, const char *raw, size_t raw_len, const char *msg)
+static int add_error(struct write_result *res, enum write_err_kind kind, size_t line, size_t column,
+                     const char *raw, size_t raw_len, const char *msg)
 {
     res->rejected++;
     res->rejected_by_kind[kind]++;
@@ -278,7 +282,8 @@ static int raw_key(const struct lp_point *pt, size_t *len, int *sorted)
     }
     /* the prefix must be exactly measurement + tags: ",k=v" pieces add up */
     size_t want = pt->measurement_len;
-    for (size_t i = 0; i < pt->ntags; i++) want += 2 + pt->tags[i].key_len + pt->tags[i].val_len;
+    for (size_t i = 0; i < pt->ntags; i++)
+        want += 2 + pt->tags[i].key_len + pt->tags[i].val_len;
     if ((size_t)(end - pt->raw) != want) return 0;
     *len = want;
     return 1;
@@ -424,7 +429,8 @@ static int insert_rows(struct engine *e, uint32_t db_id, struct prep *p, enum lp
                 break;
             }
             for (size_t t = 0; t < pt.ntags; t++) {
-                struct cat_column *c = cat_table_column_get(cur, pt.tags[t].key, pt.tags[t].key_len);
+                struct cat_column *c =
+                    cat_table_column_get(cur, pt.tags[t].key, pt.tags[t].key_len);
                 tag_cols[t] = c ? c->id : 0;
             }
             if (r->alias) {
@@ -432,11 +438,10 @@ static int insert_rows(struct engine *e, uint32_t db_id, struct prep *p, enum lp
                 if ((rc = lp_series_key(&pt, &p->key)) == 0)
                     rc = buffer_series_add_locked(&e->buffer, bt, p->key.ptr, p->key.len, pt.tags,
                                                   tag_cols, pt.ntags, &sid);
-                if (rc == 0)
-                    rc = buffer_alias_add_locked(&e->buffer, bt, r->key, r->key_len, sid);
+                if (rc == 0) rc = buffer_alias_add_locked(&e->buffer, bt, r->key, r->key_len, sid);
             } else {
-                rc = buffer_series_add_locked(&e->buffer, bt, r->key, r->key_len, pt.tags,
-                                              tag_cols, pt.ntags, &sid);
+                rc = buffer_series_add_locked(&e->buffer, bt, r->key, r->key_len, pt.tags, tag_cols,
+                                              pt.ntags, &sid);
             }
             lp_parser_release(&lp);
             if (rc < 0) break;
@@ -473,7 +478,8 @@ int engine_apply_record(struct engine *e, uint64_t lsn, const void *rec, size_t 
     catalog_rdlock(e->catalog);
     struct cat_db *db = NULL;
     for (size_t i = 0; i < e->catalog->ndbs; i++)
-        if (e->catalog->dbs[i]->id == db_id && !e->catalog->dbs[i]->deleted) db = e->catalog->dbs[i];
+        if (e->catalog->dbs[i]->id == db_id && !e->catalog->dbs[i]->deleted)
+            db = e->catalog->dbs[i];
     while (db && (r = lp_parser_next(&lp, &pt, &perr)) != LP_END) {
         if (r < 0) {
             rc = r;
@@ -679,7 +685,9 @@ int engine_write(struct engine *e, const struct write_req *req, struct write_res
         goto out;
     }
     size_t applied = 0;
-    rc = insert_rows(e, db_id, &p, req->precision, lsn, &applied);
+    /* a database dropped while this request waited for its sync takes the
+     * request's rows with it (replay skips them the same way) */
+    rc = db->deleted ? 0 : insert_rows(e, db_id, &p, req->precision, lsn, &applied);
     engine_inflight_remove(e, floor);
     if (buffer_over_limit_soft(&e->buffer)) engine_kick(e);
     if (rc < 0) {

@@ -399,13 +399,13 @@ def test_slow_clients():
         s = socket.create_connection(("127.0.0.1", srv.port))
         s.sendall(f"POST /write?db=slow HTTP/1.1\r\nHost: x\r\nAuthorization: Token {srv.token}"
                   f"\r\nContent-Length: 1000\r\n\r\n".encode())
-        results[k] = dribble(s, b"x" * 1000, 0.4, 15)
+        results[k] = dribble(s, b"x" * 1000, 0.4, 10)
         s.close()
 
     def header_dribbler(k):
         s = socket.create_connection(("127.0.0.1", srv.port))
         s.sendall(b"POST /write?db=slow HTTP/1.1\r\n")
-        results[k] = dribble(s, b"X-Slow: " + b"a" * 1000, 0.4, 15)
+        results[k] = dribble(s, b"X-Slow: " + b"a" * 1000, 0.4, 10)
         s.close()
 
     ts = [threading.Thread(target=body_dribbler, args=(f"b{i}",)) for i in range(10)]
@@ -446,7 +446,7 @@ def test_slow_clients():
 
     t = threading.Thread(target=keep_dribbling)
     t.start()
-    st, dt = normal_write(srv2, 99, 15)
+    st, dt = normal_write(srv2, 99, 10)
     stop.set()
     t.join()
     for s in socks:

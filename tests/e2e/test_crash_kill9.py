@@ -27,7 +27,7 @@ import harness as H  # noqa: E402
 
 KILLS = int(os.environ.get("SLUICE_E2E_KILLS", "24"))
 WRITERS = 4
-BATCH = 100
+BATCH = 50
 T0 = 1_700_000_000_000_000_000
 TABLES = {"v1": "crash_v1", "v2": "crash_v2", "v3": "crash_v3"}
 

@@ -53,10 +53,10 @@ static void test_dedup_field_merge(void **state)
     assert_non_null(t);
     /* columns: 0 time, 1 host (tag), 2 usage (float), 3 count (int), 4 note (string) */
     struct buf_value r1[] = {fv(2, 1.5), iv(3, 7)};
-    struct buf_value r2[] = {fv(2, 2.5)};               /* same series+time: usage overwritten */
-    struct buf_value r3[] = {sv(4, "hello")};           /* adds a field, keeps the others */
-    struct buf_value r4[] = {fv(2, 9.0)};               /* other series */
-    struct buf_value r5[] = {fv(2, 3.0), iv(3, 1)};     /* older time, same series */
+    struct buf_value r2[] = {fv(2, 2.5)};           /* same series+time: usage overwritten */
+    struct buf_value r3[] = {sv(4, "hello")};       /* adds a field, keeps the others */
+    struct buf_value r4[] = {fv(2, 9.0)};           /* other series */
+    struct buf_value r5[] = {fv(2, 3.0), iv(3, 1)}; /* older time, same series */
     insert(&b, t, "b", 1000, r1, 2, 1);
     insert(&b, t, "b", 1000, r2, 1, 2);
     insert(&b, t, "b", 1000, r3, 1, 3);
@@ -117,7 +117,8 @@ static void test_partitions_and_growth(void **state)
         insert(&b, t, host, (int64_t)(2500 - i) * (hour / 1000), v, 1, (uint64_t)i + 1);
     }
     assert_true(t->nparts >= 4);
-    for (size_t i = 1; i < t->nparts; i++) assert_true(t->parts[i - 1]->start < t->parts[i]->start);
+    for (size_t i = 1; i < t->nparts; i++)
+        assert_true(t->parts[i - 1]->start < t->parts[i]->start);
     size_t total = 0;
     for (size_t pi = 0; pi < t->nparts; pi++) {
         struct buf_snapshot s;

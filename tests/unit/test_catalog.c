@@ -48,8 +48,8 @@ static void test_catalog_roundtrip(void **state)
     for (int i = 0; i < 100; i++) {
         char name[16];
         snprintf(name, sizeof(name), "f%d", i);
-        assert_int_equal(
-            cat_table_column_add(t, name, strlen(name), CAT_COL_FIELD, LP_FLOAT, NULL), 0);
+        assert_int_equal(cat_table_column_add(t, name, strlen(name), CAT_COL_FIELD, LP_FLOAT, NULL),
+                         0);
     }
     assert_int_equal(catalog_persist(c), 0);
     assert_int_equal(catalog_db_create(c, "gone", 4, 7, &db), 0);

@@ -130,11 +130,11 @@ static void test_per_line_errors(void **state)
     assert_int_equal(write_lp(e, "db", "m v=1 1\n", LP_PREC_NS, 0, &res), 0);
     write_result_release(&res);
     assert_int_equal(write_lp(e, "db",
-                              "m v=2 2\n"        /* ok */
-                              "m v=3i 3\n"       /* type conflict */
-                              "m v= 4\n"         /* parse error */
-                              "m,v=x w=1 5\n"    /* tag named like an existing field */
-                              "m v=6 6\n",       /* ok */
+                              "m v=2 2\n"     /* ok */
+                              "m v=3i 3\n"    /* type conflict */
+                              "m v= 4\n"      /* parse error */
+                              "m,v=x w=1 5\n" /* tag named like an existing field */
+                              "m v=6 6\n",    /* ok */
                               LP_PREC_NS, 0, &res),
                      0);
     assert_int_equal(res.accepted, 2);
@@ -224,14 +224,13 @@ static void test_retention_and_unknown_db(void **state)
     assert_int_equal(engine_db_create(e, "short", 5, 0), SL_EEXIST);
     struct write_result res;
     /* now_ns is 1.7e18; a point from 1970 is far outside a one-hour retention */
-    assert_int_equal(write_lp(e, "short", "m v=1 5\nm v=2 1700000000000000000\n", LP_PREC_NS, 0,
-                              &res),
-                     0);
+    assert_int_equal(
+        write_lp(e, "short", "m v=1 5\nm v=2 1700000000000000000\n", LP_PREC_NS, 0, &res), 0);
     assert_int_equal(res.accepted, 1);
     assert_int_equal(res.rejected_by_kind[WRITE_ERR_RETENTION], 1);
     write_result_release(&res);
-    struct write_req r = {.db = "nope", .db_len = 4, .body = "m v=1", .len = 5,
-                          .may_create_db = 0, .now_ns = 1};
+    struct write_req r = {
+        .db = "nope", .db_len = 4, .body = "m v=1", .len = 5, .may_create_db = 0, .now_ns = 1};
     assert_int_equal(engine_write(e, &r, &res), SL_ENOENT);
     write_result_release(&res);
     assert_int_equal(engine_db_drop(e, "short", 5), 0);

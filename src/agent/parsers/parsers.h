@@ -76,6 +76,11 @@ int parser_parse(struct parser *p, const char *buf, size_t len, int64_t now_ns,
 int parser_time_parse(const char *layout, const char *s, size_t n, int64_t *ns);
 int parser_time_parse_number(const char *layout, double v, int64_t *ns);
 
+/* Go's float formatting: %v (shortest, exponent form outside [1e-4, 1e21),
+ * "+Inf", "NaN") and FormatFloat 'f' -1 (shortest, never an exponent). */
+void parser_go_float_v(double v, char *out, size_t cap);
+void parser_go_float_f(double v, char *out, size_t cap);
+
 /* The individual formats (parsers.c dispatches to them). */
 int parser_json_parse(struct parser *p, const char *buf, size_t len, int64_t now_ns,
                       struct metric_list *out, char *err, size_t errcap);

@@ -1,0 +1,450 @@
+/*
+ * exec_meta.c — the InfluxQL statements that are not SELECT: SHOW DATABASES,
+ * MEASUREMENTS, TAG KEYS, TAG VALUES, FIELD KEYS, SERIES, RETENTION
+ * POLICIES; CREATE/DROP DATABASE and DROP MEASUREMENT. Result shapes and
+ * column names are InfluxDB 1.x's (SHOW SERIES has no "name"; every
+ * database has one retention policy, "autogen", whose duration is the
+ * database's retention). DELETE and DROP SERIES answer a clear per-statement
+ * error: sluice cannot delete individual rows yet.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "common/err.h"
+#include "common/timeutil.h"
+#include "query/influxql/exec_int.h"
+#include "storage/engine.h"
+
+struct rows {
+    struct sl_arena *a;
+    size_t ncols, n, cap;
+    struct iql_val *v;
+};
+
+static int rows_add(struct rows *r, const struct iql_val *vals)
+{
+    if (r->n == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 32;
+        struct iql_val *nv = sl_arena_alloc(r->a, nc * r->ncols * sizeof(*nv));
+        if (!nv) return SL_ENOMEM;
+        if (r->n) memcpy(nv, r->v, r->n * r->ncols * sizeof(*nv));
+        r->v = nv;
+        r->cap = nc;
+    }
+    memcpy(r->v + r->n * r->ncols, vals, r->ncols * sizeof(*vals));
+    r->n++;
+    return 0;
+}
+
+static struct iql_val sv(const char *s)
+{
+    struct iql_val v = {.kind = IQLV_STR};
+    v.u.s = s;
+    return v;
+}
+
+static int cmp_rows_n(const struct iql_val *x, const struct iql_val *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = xval_cmp(&x[i], &y[i]);
+        if (c) return c;
+    }
+    return 0;
+}
+
+static int cmp_rows1(const void *a, const void *b)
+{
+    return cmp_rows_n(a, b, 1);
+}
+
+static int cmp_rows2(const void *a, const void *b)
+{
+    return cmp_rows_n(a, b, 2);
+}
+
+/* Sorts, de-duplicates, applies offset/limit. */
+static void rows_finish(struct rows *r, bool sort, int64_t limit, int64_t offset)
+{
+    if (sort && r->n > 1 && r->ncols <= 2) {
+        size_t w = r->ncols * sizeof(struct iql_val);
+        qsort(r->v, r->n, w, r->ncols == 1 ? cmp_rows1 : cmp_rows2);
+        size_t k = 0;
+        for (size_t i = 0; i < r->n; i++)
+            if (k == 0 || cmp_rows_n(r->v + (k - 1) * r->ncols, r->v + i * r->ncols, r->ncols)) {
+                if (k != i) memcpy(r->v + k * r->ncols, r->v + i * r->ncols, w);
+                k++;
+            }
+        r->n = k;
+    }
+    size_t off = offset > 0 ? (size_t)offset : 0;
+    if (off >= r->n) {
+        r->n = 0;
+        return;
+    }
+    r->v += off * r->ncols;
+    r->n -= off;
+    if (limit > 0 && (size_t)limit < r->n) r->n = (size_t)limit;
+}
+
+static int add_series(struct iql_exec_ctx *x, struct iql_result *out, size_t *cap, const char *name,
+                      const char **cols, size_t ncols, struct rows *r)
+{
+    if (r->n == 0) return 0;
+    if (out->nseries == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        struct iql_series *ns = sl_arena_alloc(x->arena, nc * sizeof(*ns));
+        if (!ns) return SL_ENOMEM;
+        if (out->nseries) memcpy(ns, out->series, out->nseries * sizeof(*ns));
+        out->series = ns;
+        *cap = nc;
+    }
+    struct iql_series *s = &out->series[out->nseries++];
+    memset(s, 0, sizeof(*s));
+    s->name = name;
+    s->ncols = ncols;
+    s->cols = cols;
+    s->nrows = r->n;
+    s->vals = r->v;
+    return 0;
+}
+
+static int need_db(struct iql_exec_ctx *x, const char *on, const char **db, struct xerr *err)
+{
+    *db = on ? on : x->db;
+    if (!*db || !**db) return xerr_set(err, "database name required");
+    if (x->allowed && !x->allowed(x->allowed_ud, *db, 1))
+        return xerr_set(err, "error authorizing query: not authorized to read database \"%s\"", *db);
+    return 0;
+}
+
+/* The measurements a SHOW statement covers (FROM, or all). */
+static int meta_measurements(struct iql_exec_ctx *x, struct xeval *ev, const char *db,
+                             const struct iql_meta *m, const char ***names, size_t *n)
+{
+    if (!m->nsources) return xload_measurements(x, ev, db, NULL, names, n);
+    const char **all = sl_arena_alloc(x->arena, 4096 * sizeof(char *));
+    if (!all) return SL_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < m->nsources && k < 4096; i++) {
+        const struct iql_measurement *mm = &m->sources[i].m;
+        if (mm->regex) {
+            const char **rn;
+            size_t rnn;
+            int rc = xload_measurements(x, ev, db, mm->regex, &rn, &rnn);
+            if (rc < 0) return rc;
+            for (size_t j = 0; j < rnn && k < 4096; j++) all[k++] = rn[j];
+        } else if (mm->name) {
+            all[k++] = mm->name;
+        }
+    }
+    *names = all;
+    *n = k;
+    return 0;
+}
+
+static const char *dup_s(struct iql_exec_ctx *x, const char *s)
+{
+    return sl_arena_strndup(x->arena, s, strlen(s));
+}
+
+static const char **cols_of(struct iql_exec_ctx *x, const char *a, const char *b)
+{
+    const char **c = sl_arena_alloc(x->arena, 2 * sizeof(char *));
+    if (c) {
+        c[0] = a;
+        c[1] = b;
+    }
+    return c;
+}
+
+static int show_with_catalog(struct iql_exec_ctx *x, struct xeval *ev, const struct iql_stmt *st,
+                             const char *db, struct iql_result *out)
+{
+    const char **names;
+    size_t nn, cap = 0;
+    int rc = meta_measurements(x, ev, db, &st->meta, &names, &nn);
+    if (rc < 0) return rc;
+    bool fields = st->kind == IQL_STMT_SHOW_FIELD_KEYS;
+    struct catalog *cat = x->eng->catalog;
+    for (size_t i = 0; i < nn; i++) {
+        struct rows r = {x->arena, fields ? 2 : 1, 0, 0, NULL};
+        catalog_rdlock(cat);
+        struct cat_db *d = catalog_db_get(cat, db, strlen(db));
+        struct cat_table *t = d ? cat_db_table_get(d, names[i], strlen(names[i])) : NULL;
+        for (size_t c = 0; t && c < t->ncols && rc == 0; c++) {
+            const struct cat_column *col = &t->cols[c];
+            if (col->kind != (fields ? CAT_COL_FIELD : CAT_COL_TAG)) continue;
+            struct iql_val v[2] = {sv(dup_s(x, col->name)), sv(lp_type_name(col->type))};
+            if (!v[0].u.s) rc = SL_ENOMEM;
+            else rc = rows_add(&r, v);
+        }
+        catalog_unlock(cat);
+        if (rc < 0) return rc;
+        rows_finish(&r, true, st->meta.limit, st->meta.offset);
+        const char **cols = fields ? cols_of(x, "fieldKey", "fieldType") : cols_of(x, "tagKey", NULL);
+        if (!cols) return SL_ENOMEM;
+        rc = add_series(x, out, &cap, names[i], cols, fields ? 2 : 1, &r);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+static int key_matches(struct xeval *ev, const struct iql_meta *m, const char *key)
+{
+    switch (m->key_op) {
+    case IQL_OP_EQ: return m->nkeys && !strcmp(m->keys[0], key);
+    case IQL_OP_NEQ: return m->nkeys && strcmp(m->keys[0], key) != 0;
+    case IQL_OP_IN:
+        for (size_t i = 0; i < m->nkeys; i++)
+            if (!strcmp(m->keys[i], key)) return 1;
+        return 0;
+    case IQL_OP_EQREGEX:
+    case IQL_OP_NEQREGEX: {
+        int r = xre_match(ev, m->key_regex, key);
+        if (r < 0) return r;
+        return m->key_op == IQL_OP_EQREGEX ? r : !r;
+    }
+    default: return 1;
+    }
+}
+
+static int show_from_series(struct iql_exec_ctx *x, struct xeval *ev, const struct iql_stmt *st,
+                            const char *db, struct iql_result *out)
+{
+    const struct iql_meta *m = &st->meta;
+    const char **names;
+    size_t nn, cap = 0;
+    int rc = meta_measurements(x, ev, db, m, &names, &nn);
+    if (rc < 0) return rc;
+    int64_t tmin = INT64_MIN, tmax = INT64_MAX;
+    struct iql_expr *cond = NULL;
+    if (m->cond) {
+        char msg[256];
+        if (iql_cond_time_range(m->cond, x->now_ns, &tmin, &tmax, msg, sizeof(msg)) < 0)
+            return xerr_set(ev->err, "%s", msg);
+        cond = iql_cond_without_time(m->cond, x->arena, &rc);
+        if (rc < 0) return rc;
+    }
+    struct rows all = {x->arena, 1, 0, 0, NULL};
+    struct rows meas = {x->arena, 1, 0, 0, NULL};
+    for (size_t i = 0; i < nn; i++) {
+        if (st->kind == IQL_STMT_SHOW_MEASUREMENTS && m->with_op != IQL_OP_NONE) {
+            const struct iql_measurement *w = &m->with_m;
+            int ok;
+            if (w->regex) {
+                ok = xre_match(ev, w->regex, names[i]);
+                if (ok < 0) return ok;
+            } else
+                ok = w->name && !strcmp(w->name, names[i]);
+            if (m->with_op == IQL_OP_NEQ || m->with_op == IQL_OP_NEQREGEX) ok = !ok;
+            if (!ok) continue;
+        }
+        if (st->kind == IQL_STMT_SHOW_MEASUREMENTS && !cond && tmin == INT64_MIN &&
+            tmax == INT64_MAX) {
+            struct iql_val v = sv(names[i]);
+            if ((rc = rows_add(&meas, &v)) < 0) return rc;
+            continue;
+        }
+        struct xtable *tb;
+        rc = xload_table(x, ev, db, names[i], tmin, tmax, cond, false, NULL, 0, &tb);
+        if (rc < 0) return rc;
+        if (!tb) continue;
+        struct rows r = {x->arena, 2, 0, 0, NULL};
+        bool anyrow = false;
+        for (size_t s = 0; s < tb->nser; s++) {
+            const struct xseries *xs = tb->ser[s];
+            if (!xs->n) continue;
+            anyrow = true;
+            if (st->kind == IQL_STMT_SHOW_SERIES) {
+                struct iql_val v = sv(xs->key);
+                if ((rc = rows_add(&all, &v)) < 0) return rc;
+            } else if (st->kind == IQL_STMT_SHOW_TAG_VALUES) {
+                for (size_t t = 0; t < tb->nt; t++) {
+                    if (!xs->tagv[t]) continue;
+                    int km = key_matches(ev, m, tb->tkey[t]);
+                    if (km < 0) return km;
+                    if (!km) continue;
+                    struct iql_val v[2] = {sv(tb->tkey[t]), sv(xs->tagv[t])};
+                    if ((rc = rows_add(&r, v)) < 0) return rc;
+                }
+            }
+        }
+        if (st->kind == IQL_STMT_SHOW_MEASUREMENTS && anyrow) {
+            struct iql_val v = sv(names[i]);
+            if ((rc = rows_add(&meas, &v)) < 0) return rc;
+        }
+        if (st->kind == IQL_STMT_SHOW_TAG_VALUES) {
+            rows_finish(&r, true, m->limit, m->offset);
+            const char **cols = cols_of(x, "key", "value");
+            if (!cols) return SL_ENOMEM;
+            if ((rc = add_series(x, out, &cap, names[i], cols, 2, &r)) < 0) return rc;
+        }
+    }
+    if (st->kind == IQL_STMT_SHOW_SERIES) {
+        rows_finish(&all, true, m->limit, m->offset);
+        const char **cols = cols_of(x, "key", NULL);
+        if (!cols) return SL_ENOMEM;
+        return add_series(x, out, &cap, NULL, cols, 1, &all);
+    }
+    if (st->kind == IQL_STMT_SHOW_MEASUREMENTS) {
+        rows_finish(&meas, true, m->limit, m->offset);
+        const char **cols = cols_of(x, "name", NULL);
+        if (!cols) return SL_ENOMEM;
+        return add_series(x, out, &cap, "measurements", cols, 1, &meas);
+    }
+    return 0;
+}
+
+static size_t shard_group_ns(int64_t retention)
+{
+    const int64_t h = 3600LL * SL_NS_PER_S;
+    if (retention <= 0) return (size_t)(168 * h);
+    if (retention < 2 * 24 * h) return (size_t)h;
+    if (retention < 180 * 24 * h) return (size_t)(24 * h);
+    return (size_t)(168 * h);
+}
+
+static int show_rps(struct iql_exec_ctx *x, const char *db, struct iql_result *out,
+                    struct xerr *err)
+{
+    struct catalog *cat = x->eng->catalog;
+    catalog_rdlock(cat);
+    struct cat_db *d = catalog_db_get(cat, db, strlen(db));
+    int64_t ret = d ? d->retention_ns : 0;
+    catalog_unlock(cat);
+    if (!d) return xerr_set(err, "database not found: %s", db);
+    char dur[64], sg[64];
+    sl_duration_format(ret, dur, sizeof(dur));
+    sl_duration_format((int64_t)shard_group_ns(ret), sg, sizeof(sg));
+    struct rows r = {x->arena, 5, 0, 0, NULL};
+    struct iql_val v[5] = {sv("autogen"), sv(dup_s(x, dur)), sv(dup_s(x, sg)),
+                           {.kind = IQLV_INT, .u.i = 1}, {.kind = IQLV_BOOL, .u.b = 1}};
+    if (!v[1].u.s || !v[2].u.s) return SL_ENOMEM;
+    int rc = rows_add(&r, v);
+    if (rc < 0) return rc;
+    const char **cols = sl_arena_alloc(x->arena, 5 * sizeof(char *));
+    if (!cols) return SL_ENOMEM;
+    cols[0] = "name";
+    cols[1] = "duration";
+    cols[2] = "shardGroupDuration";
+    cols[3] = "replicaN";
+    cols[4] = "default";
+    size_t cap = 0;
+    return add_series(x, out, &cap, NULL, cols, 5, &r);
+}
+
+int xmeta_run(struct iql_exec_ctx *x, const struct iql_stmt *st, struct iql_result *out,
+              struct xerr *err)
+{
+    struct xeval ev = {x->arena, x->now_ns, NULL, err};
+    const char *db = NULL;
+    int rc = 0;
+    switch (st->kind) {
+    case IQL_STMT_SHOW_DATABASES: {
+        struct catalog *cat = x->eng->catalog;
+        struct rows r = {x->arena, 1, 0, 0, NULL};
+        catalog_rdlock(cat);
+        for (size_t i = 0; i < cat->ndbs && rc == 0; i++) {
+            struct cat_db *d = cat->dbs[i];
+            if (d->deleted || (x->allowed && !x->allowed(x->allowed_ud, d->name, 1))) continue;
+            struct iql_val v = sv(dup_s(x, d->name));
+            rc = v.u.s ? rows_add(&r, &v) : SL_ENOMEM;
+        }
+        catalog_unlock(cat);
+        if (rc < 0) break;
+        const char **cols = cols_of(x, "name", NULL);
+        if (!cols) return SL_ENOMEM;
+        size_t cap = 0;
+        /* 1.x lists databases in creation order and always returns the series */
+        const char *nm = "databases";
+        if (r.n == 0) {
+            out->series = sl_arena_alloc(x->arena, sizeof(*out->series));
+            if (!out->series) return SL_ENOMEM;
+            memset(out->series, 0, sizeof(*out->series));
+            out->series->name = nm;
+            out->series->ncols = 1;
+            out->series->cols = cols;
+            out->nseries = 1;
+            break;
+        }
+        rc = add_series(x, out, &cap, nm, cols, 1, &r);
+        break;
+    }
+    case IQL_STMT_SHOW_MEASUREMENTS:
+    case IQL_STMT_SHOW_TAG_VALUES:
+    case IQL_STMT_SHOW_SERIES:
+        if ((rc = need_db(x, st->meta.database, &db, err)) < 0) break;
+        rc = show_from_series(x, &ev, st, db, out);
+        break;
+    case IQL_STMT_SHOW_TAG_KEYS:
+    case IQL_STMT_SHOW_FIELD_KEYS:
+        if ((rc = need_db(x, st->meta.database, &db, err)) < 0) break;
+        rc = show_with_catalog(x, &ev, st, db, out);
+        break;
+    case IQL_STMT_SHOW_RETENTION_POLICIES:
+        if ((rc = need_db(x, st->meta.database, &db, err)) < 0) break;
+        rc = show_rps(x, db, out, err);
+        break;
+    case IQL_STMT_CREATE_DATABASE: {
+        if (!x->admin) {
+            rc = xerr_set(err, "error authorizing query: CREATE DATABASE requires admin privilege");
+            break;
+        }
+        const char *bad = catalog_name_invalid(st->admin.name, strlen(st->admin.name));
+        if (bad) {
+            rc = xerr_set(err, "%s", bad);
+            break;
+        }
+        int64_t ret = st->admin.with_rp && st->admin.rp.has_duration ? st->admin.rp.duration : 0;
+        if (ret != 0 && ret < 3600LL * SL_NS_PER_S) {
+            rc = xerr_set(err, "retention policy duration must be at least 1h0m0s");
+            break;
+        }
+        int r = engine_db_create(x->eng, st->admin.name, strlen(st->admin.name), ret);
+        if (r < 0 && r != SL_EEXIST)
+            rc = xerr_set(err, "cannot create database \"%s\": %s", st->admin.name, sl_strerror(r));
+        break;
+    }
+    case IQL_STMT_DROP_DATABASE: {
+        if (!x->admin) {
+            rc = xerr_set(err, "error authorizing query: DROP DATABASE requires admin privilege");
+            break;
+        }
+        int r = engine_db_drop(x->eng, st->admin.name, strlen(st->admin.name));
+        if (r < 0 && r != SL_ENOENT)
+            rc = xerr_set(err, "cannot drop database \"%s\": %s", st->admin.name, sl_strerror(r));
+        break;
+    }
+    case IQL_STMT_DROP_MEASUREMENT: {
+        db = x->db;
+        if (!db || !*db) {
+            rc = xerr_set(err, "database name required");
+            break;
+        }
+        if (x->allowed && !x->allowed(x->allowed_ud, db, 2)) {
+            rc = xerr_set(err, "error authorizing query: not authorized to write database \"%s\"", db);
+            break;
+        }
+        struct catalog *cat = x->eng->catalog;
+        catalog_wrlock(cat);
+        struct cat_db *d = catalog_db_get(cat, db, strlen(db));
+        struct cat_table *t = d ? cat_db_table_get(d, st->admin.name, strlen(st->admin.name)) : NULL;
+        int r = t ? catalog_table_drop(cat, t) : SL_ENOENT;
+        catalog_unlock(cat);
+        if (r == SL_ENOENT) rc = xerr_set(err, "measurement not found");
+        else if (r < 0) rc = xerr_set(err, "cannot drop measurement: %s", sl_strerror(r));
+        break;
+    }
+    case IQL_STMT_DELETE:
+    case IQL_STMT_DROP_SERIES:
+        rc = xerr_set(err, "%s is not supported by sluice: rows cannot be deleted individually yet "
+                           "(drop the measurement or the database, or let retention expire them)",
+                      st->kind == IQL_STMT_DELETE ? "DELETE" : "DROP SERIES");
+        break;
+    case IQL_STMT_EXPLAIN: rc = xerr_set(err, "EXPLAIN is not supported by sluice's InfluxQL"); break;
+    default: rc = xerr_set(err, "statement not supported by sluice"); break;
+    }
+    xre_cache_free(ev.re);
+    return rc;
+}

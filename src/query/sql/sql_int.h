@@ -1,0 +1,95 @@
+/*
+ * sql_int.h — internals of the SQL engine shared by its files: the query
+ * rewriter (InfluxDB 3 / DataFusion spellings → SQLite), the SQL functions,
+ * and the virtual-table module.
+ */
+#ifndef SL_QUERY_SQL_SQL_INT_H
+#define SL_QUERY_SQL_SQL_INT_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+struct engine;
+struct cat_db;
+
+/* Limits against hostile queries. */
+#define SQL_MAX_QUERY (1u << 20)   /* bytes of SQL text */
+#define SQL_MAX_TOKENS 200000      /* tokens in one query */
+#define SQL_MAX_TIME_NAMES 64      /* result columns flagged as timestamps */
+
+/* ---- tokenizer ---- */
+
+enum sql_tok {
+    SQLT_SPACE,   /* whitespace and comments */
+    SQLT_IDENT,   /* bare identifier or keyword */
+    SQLT_QIDENT,  /* "quoted", `quoted` or [quoted] identifier */
+    SQLT_STRING,  /* 'string' (quotes included) */
+    SQLT_NUMBER,
+    SQLT_PARAM,   /* $name, :name, @name, ?NNN */
+    SQLT_OP,      /* operator or punctuation */
+};
+
+struct sql_token {
+    enum sql_tok type;
+    const char *p;
+    size_t n;
+};
+
+/* Splits q into tokens (every byte belongs to exactly one). Returns the
+ * count, or SL_EINVAL for an unterminated string, identifier or comment
+ * (message in err), or SL_ETOOBIG. *out is sl_malloc'd. */
+int sql_tokenize(const char *q, size_t len, struct sql_token **out, char *err, size_t errlen);
+
+/* ---- rewriter ---- */
+
+struct sql_rewrite {
+    struct sl_buf sql;    /* SQLite text */
+    int explain;          /* EXPLAIN [ANALYZE|VERBOSE] was stripped */
+    int needs_schema;     /* uses information_schema */
+    /* names of result columns that hold timestamps (beyond those whose
+     * declared type is TIMESTAMP): date_bin(...) AS b, now(), min(time)... */
+    char *time_names[SQL_MAX_TIME_NAMES];
+    size_t ntime_names;
+};
+
+/* Rewrites an InfluxDB 3 SQL query for SQLite:
+ *   INTERVAL '5 minutes' / INTERVAL '5' MINUTE  → integer nanoseconds
+ *   time >= '2024-12-19T10:00:00Z' (string literal compared with a time
+ *     column, also BETWEEN/IN and the mirrored forms) → integer nanoseconds
+ *   '2024-12-19T10:00:00Z'::timestamp           → integer nanoseconds
+ *   FROM my-bucket (unquoted name with dashes)  → FROM "my-bucket"
+ *   SHOW TABLES, SHOW COLUMNS FROM t            → information_schema queries
+ *   EXPLAIN [ANALYZE|VERBOSE] q                 → q, with explain set
+ * Returns 0, or SL_EINVAL with a message in err (e.g. a bad interval).
+ * Release with sql_rewrite_release. */
+int sql_rewrite_query(const char *q, size_t len, struct sql_rewrite *out, char *err,
+                      size_t errlen);
+void sql_rewrite_release(struct sql_rewrite *rw);
+
+/* Parses an interval body ("5 minutes", "1 hour 30 minutes", "1.5h",
+ * "500ms") into ns. Months and years are refused (their length varies).
+ * Returns 0, SL_EINVAL or SL_ERANGE. */
+int sql_interval_parse(const char *s, size_t n, int64_t *ns);
+
+/* ---- functions ---- */
+
+/* Registers now(), date_bin, date_trunc, to_timestamp*, ... on db.
+ * now_ns is the query's fixed "now" (one value for the whole statement). */
+int sql_functions_register(sqlite3 *db, int64_t *now_ns);
+
+/* ---- virtual tables ---- */
+
+struct sql_ctx {
+    struct engine *e;
+    struct cat_db *db;
+    char err[512]; /* first scan error, for the response */
+};
+
+/* Registers the "sluice" module; tables are then made with
+ * CREATE VIRTUAL TABLE "<measurement>" USING sluice. */
+int sql_vtab_register(sqlite3 *db, struct sql_ctx *ctx);
+
+#endif
