@@ -5,6 +5,8 @@
  */
 #include "agent/agent.h"
 
+#include "agent/buffer_disk.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,13 @@ void agent_release(struct agent *a)
         common_release(&p->c);
         sl_free(p);
     }
+    for (size_t i = 0; i < a->naggregators; i++) {
+        struct agent_aggregator *g = a->aggregators[i];
+        if (g->state && g->ops->free) g->ops->free(g->state);
+        common_release(&g->c);
+        pthread_mutex_destroy(&g->mu);
+        sl_free(g);
+    }
     for (size_t i = 0; i < a->noutputs; i++) {
         struct agent_output *o = a->outputs[i];
         if (o->state && o->ops->free) o->ops->free(o->state);
@@ -71,6 +80,8 @@ void agent_release(struct agent *a)
     sl_free(a->inputs);
     sl_free(a->processors);
     sl_free(a->outputs);
+    sl_free(a->aggregators);
+    sl_free(a->buffer_directory);
     metric_free(a->global_tags);
     sl_free(a->opt.hostname);
     sl_free(a->opt.logfile);
@@ -86,6 +97,7 @@ static int common_init(struct plugin_common *c)
     c->interval = c->precision = c->collection_jitter = c->collection_offset = -1;
     c->flush_interval = c->flush_jitter = -1;
     c->metric_batch_size = c->metric_buffer_limit = -1;
+    c->period = c->delay = c->grace = -1;
     c->tags = metric_new("", 0);
     return c->tags ? 0 : SL_ENOMEM;
 }
@@ -146,6 +158,25 @@ fail:
     return NULL;
 }
 
+struct agent_aggregator *agent_add_aggregator(struct agent *a,
+                                              const struct agent_aggregator_ops *ops)
+{
+    struct agent_aggregator *g = sl_calloc(1, sizeof(*g));
+    if (!g) return NULL;
+    if (common_init(&g->c) < 0) goto fail;
+    g->ops = ops;
+    g->agent = a;
+    g->acc.agent = a;
+    g->acc.aggregator = g;
+    pthread_mutex_init(&g->mu, NULL);
+    APPEND(a->aggregators, a->naggregators, g);
+    return g;
+fail:
+    metric_free(g->c.tags);
+    sl_free(g);
+    return NULL;
+}
+
 static int proc_cmp(const void *x, const void *y)
 {
     const struct agent_processor *p = *(struct agent_processor *const *)x;
@@ -172,6 +203,17 @@ int agent_prepare(struct agent *a)
         if (c->precision <= 0) c->precision = a->opt.precision;
         if (c->collection_jitter < 0) c->collection_jitter = a->opt.collection_jitter;
         if (c->collection_offset < 0) c->collection_offset = a->opt.collection_offset;
+    }
+    for (size_t i = 0; i < a->naggregators; i++) {
+        struct agent_aggregator *g = a->aggregators[i];
+        struct plugin_common *c = &g->c;
+        if (c->period <= 0) c->period = 30 * SL_NS_PER_S;
+        if (c->delay < 0) c->delay = 100 * SL_NS_PER_MS;
+        if (c->grace < 0) c->grace = 0;
+        if (c->precision <= 0) c->precision = a->opt.precision;
+        int64_t now = sl_now_ns();
+        g->period_start = a->opt.round_interval ? now - now % c->period : now;
+        g->period_end = g->period_start + c->period;
     }
     if (a->nprocessors > 1) qsort(a->processors, a->nprocessors, sizeof(*a->processors), proc_cmp);
     for (size_t i = 0; i < a->noutputs; i++) {
@@ -222,6 +264,7 @@ struct metric *acc_new_metric(struct agent_acc *acc, const char *name)
 int acc_add(struct agent_acc *acc, struct metric *m)
 {
     if (acc->sink) return metric_list_push(acc->sink, m);
+    if (acc->aggregator) return agent_push_aggregated(acc->agent, acc->aggregator, m);
     return agent_push(acc->agent, acc->input, m);
 }
 
@@ -236,6 +279,9 @@ void acc_error(struct agent_acc *acc, const char *fmt, ...)
         atomic_fetch_add(&acc->input->errors, 1);
         agent_plugin_label("inputs", acc->input->ops->name, acc->input->c.alias, label,
                            sizeof(label));
+    } else if (acc->aggregator) {
+        agent_plugin_label("aggregators", acc->aggregator->ops->name, acc->aggregator->c.alias,
+                           label, sizeof(label));
     } else {
         snprintf(label, sizeof(label), "agent");
     }
@@ -337,6 +383,79 @@ static void fan_out(struct agent *a, struct metric_list *l)
     l->n = 0;
 }
 
+/* Offers every metric of l to the aggregators (Telegraf's
+ * RunningAggregator.Add): selected by the aggregator's filter, modified on a
+ * copy, inside the window. Metrics an aggregator with drop_original took are
+ * removed from l. */
+static void run_aggregators(struct agent *a, struct metric_list *l)
+{
+    if (!a->naggregators) return;
+    size_t out = 0;
+    for (size_t k = 0; k < l->n; k++) {
+        struct metric *m = l->v[k];
+        int drop = 0;
+        for (size_t i = 0; i < a->naggregators; i++) {
+            struct agent_aggregator *g = a->aggregators[i];
+            struct metric_filter *f = &g->c.filter;
+            if (!metric_filter_select(f, m)) continue;
+            struct metric *c = m;
+            if (f->fieldinclude.n || f->fieldexclude.n || f->taginclude.n || f->tagexclude.n) {
+                if (!(c = metric_copy(m))) continue;
+                if (!metric_filter_modify(f, c)) {
+                    metric_free(c);
+                    continue;
+                }
+            }
+            pthread_mutex_lock(&g->mu);
+            if (m->time < g->period_start - g->c.grace || m->time > g->period_end + g->c.delay) {
+                atomic_fetch_add(&g->outside_window, 1);
+            } else {
+                g->ops->add(g->state, c);
+                atomic_fetch_add(&g->added, 1);
+            }
+            pthread_mutex_unlock(&g->mu);
+            if (c != m) metric_free(c);
+            if (g->c.drop_original) drop = 1;
+        }
+        if (drop)
+            metric_free(m);
+        else
+            l->v[out++] = m;
+    }
+    l->n = out;
+}
+
+int agent_push_aggregated(struct agent *a, struct agent_aggregator *g, struct metric *m)
+{
+    int rc = make_metric(a, &g->c, m);
+    if (rc < 0) {
+        metric_free(m);
+        return rc;
+    }
+    m->time = agent_round_time(m->time, g->c.precision > 0 ? g->c.precision : a->opt.precision);
+    atomic_fetch_add(&g->pushed, 1);
+    struct metric_list l = {0};
+    if ((rc = metric_list_push(&l, m)) < 0) return rc;
+    run_processors(a, &l); /* processors run again on aggregates, as in Telegraf */
+    fan_out(a, &l);
+    metric_list_release(&l);
+    return 0;
+}
+
+void agent_push_aggregators(struct agent *a)
+{
+    for (size_t i = 0; i < a->naggregators; i++) {
+        struct agent_aggregator *g = a->aggregators[i];
+        pthread_mutex_lock(&g->mu);
+        g->acc.now = agent_round_time(sl_now_ns(), g->c.precision);
+        g->ops->push(g->state, &g->acc);
+        if (g->ops->reset) g->ops->reset(g->state);
+        g->period_start = g->period_end;
+        g->period_end += g->c.period;
+        pthread_mutex_unlock(&g->mu);
+    }
+}
+
 int agent_push(struct agent *a, struct agent_input *in, struct metric *m)
 {
     int rc = 0;
@@ -352,6 +471,7 @@ int agent_push(struct agent *a, struct agent_input *in, struct metric *m)
     struct metric_list l = {0};
     if ((rc = metric_list_push(&l, m)) < 0) return rc;
     run_processors(a, &l);
+    run_aggregators(a, &l);
     fan_out(a, &l);
     metric_list_release(&l);
     return 0;
@@ -392,7 +512,53 @@ int agent_gather_once(struct agent *a, int prime, struct metric_list *capture)
             sl_error("agent", "[%s] gather failed: %s", label, sl_strerror(rc));
         }
     }
+    agent_push_aggregators(a);
     a->capture = NULL;
+    return 0;
+}
+
+/* buffer_directory/<plugin>[-<alias>]-<n>, n = position among the outputs
+ * with the same plugin and alias: stable across restarts and reloads. */
+static void output_buffer_dir(const struct agent *a, const struct agent_output *o, char *out,
+                              size_t cap)
+{
+    size_t rank = 0;
+    const char *alias = o->c.alias ? o->c.alias : "";
+    for (size_t k = 0; k < a->noutputs && a->outputs[k] != o; k++)
+        if (a->outputs[k]->ops == o->ops &&
+            !strcmp(a->outputs[k]->c.alias ? a->outputs[k]->c.alias : "", alias))
+            rank++;
+    if (*alias)
+        snprintf(out, cap, "%s/%s-%s-%zu", a->buffer_directory, o->ops->name, alias, rank);
+    else
+        snprintf(out, cap, "%s/%s-%zu", a->buffer_directory, o->ops->name, rank);
+}
+
+int agent_open_buffers(struct agent *a)
+{
+    if (!a->buffer_disk) return 0;
+    if (!a->buffer_directory || !*a->buffer_directory) {
+        sl_error("agent", "buffer_strategy = \"disk\" needs buffer_directory in [agent]");
+        return SL_EINVAL;
+    }
+    for (size_t i = 0; i < a->noutputs; i++) {
+        struct agent_output *o = a->outputs[i];
+        if (o->buf.disk) continue;
+        char dir[4096], err[512] = "";
+        output_buffer_dir(a, o, dir, sizeof(dir));
+        struct disk_buffer *d = NULL;
+        int rc = disk_buffer_open(dir, (uint64_t)(a->buffer_disk_max_size > 0 ? a->buffer_disk_max_size : 0), &d, err, sizeof(err));
+        if (rc < 0) {
+            sl_error("agent", "%s", *err ? err : sl_strerror(rc));
+            return rc;
+        }
+        struct disk_buffer_stats st;
+        disk_buffer_stats(d, &st);
+        if (st.replayed)
+            sl_info("agent", "outputs.%s: %llu buffered metric(s) found in %s, sending them",
+                    o->ops->name, (unsigned long long)st.replayed, dir);
+        metric_buffer_attach_disk(&o->buf, d);
+    }
     return 0;
 }
 
@@ -416,7 +582,18 @@ uint64_t agent_adopt_buffers(struct agent *new_a, struct agent *old)
                 continue;
             if (r++ == rank) match = n;
         }
-        if (match) {
+        if (match && o->buf.disk) {
+            /* a disk buffer moves only to the same directory; otherwise its
+             * data stays on disk (and is replayed if that output returns) */
+            char want[4096] = "";
+            if (new_a->buffer_disk) output_buffer_dir(new_a, match, want, sizeof(want));
+            if (!new_a->buffer_disk || strcmp(want, disk_buffer_dir(o->buf.disk))) {
+                sl_warn("agent", "reload: the disk buffer %s stays on disk, no longer used",
+                        disk_buffer_dir(o->buf.disk));
+                continue;
+            }
+            metric_buffer_move(&match->buf, &o->buf);
+        } else if (match) {
             metric_buffer_move(&match->buf, &o->buf);
         } else {
             dropped += metric_buffer_len(&o->buf);

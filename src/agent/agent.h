@@ -35,11 +35,14 @@ struct plugin_common {
     int64_t order;                                                     /* processors */
     int64_t flush_interval, flush_jitter;                              /* outputs */
     int64_t metric_batch_size, metric_buffer_limit;                    /* outputs */
+    int64_t period, delay, grace;                                      /* aggregators */
+    int drop_original;                                                 /* aggregators */
 };
 
 struct agent_acc {
     struct agent *agent;
-    struct agent_input *input; /* NULL for aggregator output */
+    struct agent_input *input;           /* NULL for aggregator output */
+    struct agent_aggregator *aggregator; /* set for aggregator output */
     int64_t now;               /* gather time, rounded */
     struct metric_list *sink;  /* when set, metrics are collected here raw */
 };
@@ -60,6 +63,23 @@ struct agent_processor {
     void *state;
     struct plugin_common c;
     size_t file_order;
+};
+
+/* An aggregator instance. Metrics whose time lies in
+ * [period_start − grace, period_end + delay] are added; at period_end +
+ * delay the aggregates are pushed (through the processors again, then to
+ * the outputs), the state is reset and the window moves on by period. */
+struct agent_aggregator {
+    const struct agent_aggregator_ops *ops;
+    void *state;
+    struct plugin_common c;
+    struct agent *agent;
+    struct agent_acc acc;
+    pthread_mutex_t mu; /* state, window */
+    int64_t period_start, period_end;
+    pthread_t thread;
+    int thread_started;
+    atomic_uint_fast64_t added, outside_window, pushed;
 };
 
 struct agent_output {
@@ -95,6 +115,14 @@ struct agent {
     size_t nprocessors;
     struct agent_output **outputs;
     size_t noutputs;
+    struct agent_aggregator **aggregators;
+    size_t naggregators;
+    /* [agent] buffer_strategy = "disk": outputs buffer in segment files under
+     * buffer_directory/<output>-<n>/ (buffer_disk.c), bounded by
+     * buffer_disk_max_size bytes per output. */
+    int buffer_disk;
+    char *buffer_directory;
+    int64_t buffer_disk_max_size;
 
     pthread_mutex_t mu; /* stopping, flush_now */
     pthread_cond_t cv;  /* CLOCK_MONOTONIC */
@@ -114,6 +142,8 @@ void agent_release(struct agent *a);
 struct agent_input *agent_add_input(struct agent *a, const struct agent_input_ops *ops);
 struct agent_processor *agent_add_processor(struct agent *a, const struct agent_processor_ops *ops);
 struct agent_output *agent_add_output(struct agent *a, const struct agent_output_ops *ops);
+struct agent_aggregator *agent_add_aggregator(struct agent *a,
+                                              const struct agent_aggregator_ops *ops);
 /* Called once the configuration is complete: sorts processors, derives
  * per-instance defaults from [agent], sets up output buffers. */
 int agent_prepare(struct agent *a);
@@ -126,6 +156,16 @@ int agent_push(struct agent *a, struct agent_input *in, struct metric *m);
  * appear, as Telegraf's --test and --once do. With capture non-NULL the
  * processed metrics are appended there instead of going to the outputs. */
 int agent_gather_once(struct agent *a, int prime, struct metric_list *capture);
+
+/* Pushes (and resets) every aggregator now: the end of --test/--once. */
+void agent_push_aggregators(struct agent *a);
+/* The pipeline entry for aggregates of agg (takes ownership of m). */
+int agent_push_aggregated(struct agent *a, struct agent_aggregator *agg, struct metric *m);
+
+/* Opens the disk buffers of outputs that have none yet (buffer_strategy =
+ * "disk"), moving anything already in their memory rings to disk. Called
+ * by agent_start and before --once flushes. */
+int agent_open_buffers(struct agent *a);
 
 /* Starts input and output threads and service inputs. */
 int agent_start(struct agent *a);

@@ -281,6 +281,7 @@ int cmd_agent(int argc, char **argv)
         goto out;
     }
     if (cli.once) {
+        if (agent_open_buffers(a) < 0) goto out;
         for (size_t i = 0; i < a->noutputs; i++)
             if (a->outputs[i]->ops->connect) a->outputs[i]->ops->connect(a->outputs[i]->state);
         agent_gather_once(a, 1, NULL);

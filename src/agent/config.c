@@ -42,8 +42,6 @@ static const char *const agent_ignored[] = {
     "logformat",
     "structured_log_message_key",
     "utc",
-    "buffer_strategy",
-    "buffer_directory",
     "precision_rounding",
     NULL,
 };
@@ -95,6 +93,25 @@ static int apply_agent(struct agent *a, struct plugin_conf *c, char *err, size_t
         (rc = conf_str(c, "logfile", &o->logfile)) < 0)
         return conf_err(c, err, cap, rc);
     if (prec >= 0) o->precision = prec;
+    char *strategy = NULL;
+    if ((rc = conf_str(c, "buffer_strategy", &strategy)) < 0 ||
+        (rc = conf_str(c, "buffer_directory", &a->buffer_directory)) < 0 ||
+        (rc = conf_size(c, "buffer_disk_max_size", &a->buffer_disk_max_size)) < 0) {
+        sl_free(strategy);
+        return conf_err(c, err, cap, rc);
+    }
+    if (strategy) {
+        if (!strcmp(strategy, "disk")) {
+            a->buffer_disk = 1;
+        } else if (!strcmp(strategy, "memory")) {
+            a->buffer_disk = 0;
+        } else {
+            sl_free(strategy);
+            conf_fail(c, "buffer_strategy", "expected \"memory\" or \"disk\"");
+            return conf_err(c, err, cap, SL_EINVAL);
+        }
+        sl_free(strategy);
+    }
     if (o->interval <= 0) {
         conf_fail(c, "interval", "must be positive");
         return conf_err(c, err, cap, SL_EINVAL);
@@ -193,6 +210,15 @@ static int read_common(struct plugin_conf *c, enum plugin_kind kind, struct plug
             return rc;
     }
     if (kind == KIND_PROCESSOR && (rc = conf_int(c, "order", &pc->order)) < 0) return rc;
+    if (kind == KIND_AGGREGATOR) {
+        if ((rc = conf_duration(c, "period", &pc->period)) < 0 ||
+            (rc = conf_duration(c, "delay", &pc->delay)) < 0 ||
+            (rc = conf_duration(c, "grace", &pc->grace)) < 0 ||
+            (rc = conf_bool(c, "drop_original", &pc->drop_original)) < 0)
+            return rc;
+        if (conf_has(c, "period") && pc->period <= 0)
+            return conf_fail(c, "period", "must be positive");
+    }
     if (kind == KIND_OUTPUT) {
         if ((rc = conf_duration(c, "flush_interval", &pc->flush_interval)) < 0 ||
             (rc = conf_duration(c, "flush_jitter", &pc->flush_jitter)) < 0 ||
@@ -258,7 +284,15 @@ static int add_instance(struct agent *a, enum plugin_kind kind, const char *pnam
         state = &o->state;
         break;
     }
-    case KIND_AGGREGATOR: rc = SL_EINVAL; break;
+    case KIND_AGGREGATOR: {
+        const struct agent_aggregator_ops *ops = agent_aggregator_find(pname);
+        struct agent_aggregator *g = ops ? agent_add_aggregator(a, ops) : NULL;
+        if (!g) goto nomem;
+        pc = &g->c;
+        init = ops->init;
+        state = &g->state;
+        break;
+    }
     }
     if (rc < 0) goto out;
     if ((rc = read_common(c, kind, pc)) < 0) {
@@ -301,11 +335,11 @@ static int apply_section(struct agent *a, enum plugin_kind kind, const struct to
         const char *pname = toml_table_key_at(sec, i, NULL);
         const struct toml_value *v = toml_table_value_at(sec, i);
         if (!plugin_known(kind, pname))
-            return set_err(err, cap, SL_EINVAL, "%s:%d: unknown %s plugin '%s' ([[%s.%s]])", fname,
-                           toml_line(v), kind_section[kind], pname, kind_section[kind], pname);
-        if (kind == KIND_AGGREGATOR)
-            return set_err(err, cap, SL_EINVAL, "%s:%d: aggregators.%s: not supported yet", fname,
-                           toml_line(v), pname);
+            return set_err(err, cap, SL_EINVAL,
+                           "%s:%d: unknown %s plugin '%s' ([[%s.%s]]): not supported by sluice "
+                           "agent (see docs/agent.md for the supported plugins)",
+                           fname, toml_line(v), kind_section[kind], pname, kind_section[kind],
+                           pname);
         if (kind == KIND_INPUT && !filter_allows(o ? o->input_filter : NULL, pname)) continue;
         if (kind == KIND_OUTPUT && !filter_allows(o ? o->output_filter : NULL, pname)) continue;
         const struct toml_table *one = toml_as_table(v);

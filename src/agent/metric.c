@@ -4,6 +4,9 @@
  */
 #include "agent/metric.h"
 
+#include "agent/buffer_disk.h"
+#include "common/log.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -420,19 +423,40 @@ int metric_buffer_init(struct metric_buffer *b, size_t limit)
 void metric_buffer_release(struct metric_buffer *b)
 {
     if (!b->ring) return;
-    for (size_t i = 0; i < b->len; i++)
+    for (size_t i = 0; i < b->len && !b->disk; i++)
         metric_free(b->ring[(b->head + i) % b->limit]);
+    disk_buffer_close(b->disk);
+    b->disk = NULL;
     sl_free(b->ring);
     b->ring = NULL;
     b->len = 0;
     pthread_mutex_destroy(&b->mu);
 }
 
+/* Appends to the disk buffer (lock held); m is freed. */
+static void disk_add(struct metric_buffer *b, struct metric *m)
+{
+    long r = disk_buffer_add(b->disk, m);
+    if (r < 0) {
+        b->dropped++;
+        sl_error("agent", "disk buffer %s: write failed, metric dropped: %s",
+                 disk_buffer_dir(b->disk), sl_strerror((int)r));
+    } else if (r > 0) {
+        b->dropped += (uint64_t)r;
+        sl_warn("agent", "disk buffer %s: size limit reached, %ld oldest metric(s) dropped",
+                disk_buffer_dir(b->disk), r);
+    }
+    metric_free(m);
+    b->len = disk_buffer_len(b->disk);
+}
+
 void metric_buffer_add(struct metric_buffer *b, struct metric *m)
 {
     pthread_mutex_lock(&b->mu);
     b->added++;
-    if (b->len == b->limit) {
+    if (b->disk) {
+        disk_add(b, m);
+    } else if (b->len == b->limit) {
         metric_free(b->ring[b->head]);
         b->ring[b->head] = m;
         b->head = (b->head + 1) % b->limit;
@@ -441,6 +465,23 @@ void metric_buffer_add(struct metric_buffer *b, struct metric *m)
         b->ring[(b->head + b->len) % b->limit] = m;
         b->len++;
     }
+    pthread_mutex_unlock(&b->mu);
+}
+
+void metric_buffer_attach_disk(struct metric_buffer *b, struct disk_buffer *d)
+{
+    pthread_mutex_lock(&b->mu);
+    size_t n = b->disk ? 0 : b->len;
+    disk_buffer_close(b->disk);
+    b->disk = d;
+    for (size_t i = 0; i < n; i++) {
+        struct metric *m = b->ring[b->head];
+        b->ring[b->head] = NULL;
+        b->head = (b->head + 1) % b->limit;
+        disk_add(b, m);
+    }
+    b->head = 0;
+    b->len = disk_buffer_len(d);
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -455,6 +496,13 @@ size_t metric_buffer_len(struct metric_buffer *b)
 size_t metric_buffer_take(struct metric_buffer *b, struct metric **out, size_t max)
 {
     pthread_mutex_lock(&b->mu);
+    if (b->disk) {
+        disk_buffer_sync(b->disk);
+        size_t n = disk_buffer_take(b->disk, out, max);
+        b->len = disk_buffer_len(b->disk);
+        pthread_mutex_unlock(&b->mu);
+        return n;
+    }
     size_t n = b->len < max ? b->len : max;
     for (size_t i = 0; i < n; i++) {
         out[i] = b->ring[b->head];
@@ -472,6 +520,10 @@ void metric_buffer_accept(struct metric_buffer *b, struct metric **batch, size_t
         metric_free(batch[i]);
     pthread_mutex_lock(&b->mu);
     b->written += n;
+    if (b->disk) {
+        disk_buffer_ack(b->disk, n);
+        b->len = disk_buffer_len(b->disk);
+    }
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -482,12 +534,25 @@ void metric_buffer_drop(struct metric_buffer *b, struct metric **batch, size_t n
     pthread_mutex_lock(&b->mu);
     b->rejected += n;
     b->dropped += n;
+    if (b->disk) {
+        disk_buffer_ack(b->disk, n);
+        b->len = disk_buffer_len(b->disk);
+    }
     pthread_mutex_unlock(&b->mu);
 }
 
 void metric_buffer_return(struct metric_buffer *b, struct metric **batch, size_t n)
 {
     pthread_mutex_lock(&b->mu);
+    if (b->disk) {
+        /* the batch is still on disk: read it again next time */
+        for (size_t i = 0; i < n; i++)
+            metric_free(batch[i]);
+        disk_buffer_rewind(b->disk);
+        b->len = disk_buffer_len(b->disk);
+        pthread_mutex_unlock(&b->mu);
+        return;
+    }
     size_t room = b->limit - b->len;
     size_t keep = n < room ? n : room;
     /* The batch is older than everything buffered: its first n-keep are the
@@ -505,6 +570,21 @@ void metric_buffer_return(struct metric_buffer *b, struct metric **batch, size_t
 
 void metric_buffer_move(struct metric_buffer *dst, struct metric_buffer *src)
 {
+    pthread_mutex_lock(&src->mu);
+    struct disk_buffer *d = src->disk;
+    if (d && !dst->disk) {
+        disk_buffer_rewind(d);
+        src->disk = NULL;
+        src->len = 0;
+    } else {
+        d = NULL;
+    }
+    pthread_mutex_unlock(&src->mu);
+    if (d) {
+        metric_buffer_attach_disk(dst, d);
+        return;
+    }
+    if (src->disk) return; /* both on disk: src's data stays in its directory */
     struct metric *m;
     while (metric_buffer_take(src, &m, 1) == 1)
         metric_buffer_add(dst, m);

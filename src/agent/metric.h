@@ -12,6 +12,12 @@
  * front (still bounded by the limit, so the oldest may be dropped then), on
  * success it is freed and counted as written. All buffer functions lock the
  * buffer's own mutex, so inputs and an output thread can share it.
+ *
+ * With a disk buffer attached (metric_buffer_attach_disk, buffer_strategy =
+ * "disk") the same calls keep the metrics in segment files instead
+ * (buffer_disk.h): len counts what is on disk and not in flight, the bound
+ * is the disk buffer's size in bytes rather than limit, and a returned
+ * batch is simply read again from disk.
  */
 #ifndef SL_AGENT_METRIC_H
 #define SL_AGENT_METRIC_H
@@ -103,8 +109,11 @@ int metric_list_push(struct metric_list *l, struct metric *m);
 /* Frees every metric and the array. */
 void metric_list_release(struct metric_list *l);
 
+struct disk_buffer;
+
 struct metric_buffer {
     pthread_mutex_t mu;
+    struct disk_buffer *disk; /* NULL = memory ring */
     struct metric **ring;
     size_t limit; /* capacity */
     size_t head;  /* index of the oldest */
@@ -128,7 +137,11 @@ void metric_buffer_drop(struct metric_buffer *b, struct metric **batch, size_t n
 /* A taken batch failed and will be retried: puts it back in front of what is
  * buffered, in order. Metrics that no longer fit (the oldest) are dropped. */
 void metric_buffer_return(struct metric_buffer *b, struct metric **batch, size_t n);
-/* Moves everything from src into dst (for reloads); src is left empty. */
+/* Attaches an opened disk buffer (the buffer takes ownership): what the
+ * memory ring holds is appended to it. */
+void metric_buffer_attach_disk(struct metric_buffer *b, struct disk_buffer *d);
+/* Moves everything from src into dst (for reloads); src is left empty. A
+ * disk buffer of src moves to dst when dst has none. */
 void metric_buffer_move(struct metric_buffer *dst, struct metric_buffer *src);
 
 #endif

@@ -11,26 +11,39 @@
 #include "agent/inputs/services.h"
 #include "agent/outputs/outputs.h"
 #include "agent/plugin.h"
+#include "agent/processors/processors.h"
+#include "agent/aggregators/aggregators.h"
 
 const struct agent_input_ops *const agent_inputs[] = {
     &input_cpu,
     &input_disk,
     &input_diskio,
+    &input_exec,
+    &input_http_listener_v2,
     &input_http_response,
+    &input_influxdb_listener,
+    &input_influxdb_v2_listener,
     &input_internal,
     &input_mem,
+    &input_mqtt_consumer,
     &input_net,
     &input_nginx,
     &input_postgresql,
     &input_processes,
     &input_redis,
     &input_system,
+    &input_tail,
     NULL,
 };
 
-const struct agent_processor_ops *const agent_processors[] = {NULL};
+const struct agent_processor_ops *const agent_processors[] = {
+    &processor_converter, &processor_enum, &processor_filter, &processor_pivot, &processor_rename, NULL,
+};
 
-const struct agent_aggregator_ops *const agent_aggregators[] = {NULL};
+const struct agent_aggregator_ops *const agent_aggregators[] = {
+    &aggregator_basicstats,
+    NULL,
+};
 
 const struct agent_output_ops *const agent_outputs[] = {
     &output_file,

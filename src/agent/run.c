@@ -176,6 +176,35 @@ static void *output_thread(void *arg)
     return NULL;
 }
 
+/* Pushes the aggregator's period at period_end + delay, then moves the
+ * window on. Wall-clock deadlines are converted to monotonic waits. */
+static void *aggregator_thread(void *arg)
+{
+    struct agent_aggregator *g = arg;
+    struct agent *a = g->agent;
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        int64_t fire = g->period_end + g->c.delay;
+        pthread_mutex_unlock(&g->mu);
+        if (wait_until(a, sl_mono_ns() + (fire - sl_now_ns()), NULL)) break;
+        pthread_mutex_lock(&g->mu);
+        g->acc.now = agent_round_time(sl_now_ns(), g->c.precision);
+        g->ops->push(g->state, &g->acc);
+        if (g->ops->reset) g->ops->reset(g->state);
+        g->period_start = g->period_end;
+        g->period_end += g->c.period;
+        /* after a long stall (suspend), jump to the current window */
+        int64_t now = sl_now_ns();
+        if (g->period_end + g->c.delay < now) {
+            int64_t behind = (now - g->period_end) / g->c.period + 1;
+            g->period_start += behind * g->c.period;
+            g->period_end += behind * g->c.period;
+        }
+        pthread_mutex_unlock(&g->mu);
+    }
+    return NULL;
+}
+
 static int spawn(pthread_t *t, void *(*fn)(void *), void *arg)
 {
     pthread_attr_t at;
@@ -190,6 +219,11 @@ int agent_start(struct agent *a)
 {
     int rc = 0;
     a->stopping = 0;
+    if ((rc = agent_open_buffers(a)) < 0) return rc;
+    for (size_t i = 0; i < a->naggregators && rc == 0; i++) {
+        struct agent_aggregator *g = a->aggregators[i];
+        if ((rc = spawn(&g->thread, aggregator_thread, g)) == 0) g->thread_started = 1;
+    }
     for (size_t i = 0; i < a->noutputs && rc == 0; i++) {
         struct agent_output *o = a->outputs[i];
         if (o->ops->connect && o->ops->connect(o->state) < 0)
@@ -225,6 +259,13 @@ void agent_stop(struct agent *a, int final_flush)
         if (in->thread_started) pthread_join(in->thread, NULL);
         in->thread_started = 0;
     }
+    for (size_t i = 0; i < a->naggregators; i++) {
+        struct agent_aggregator *g = a->aggregators[i];
+        if (g->thread_started) pthread_join(g->thread, NULL);
+        g->thread_started = 0;
+    }
+    /* what the aggregators hold goes out (or into the adopted buffers) */
+    if (a->naggregators) agent_push_aggregators(a);
     for (size_t i = 0; i < a->noutputs; i++) {
         struct agent_output *o = a->outputs[i];
         if (o->thread_started) pthread_join(o->thread, NULL);

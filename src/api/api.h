@@ -60,6 +60,8 @@ void api_write_v1(struct api_server *s, struct http_req *req, struct http_resp *
 void api_write_v2(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_write_v3(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_query_v1(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_query_influxql(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_query_sql(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_configure_database(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_configure_token(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_v2_authorizations(struct api_server *s, struct http_req *req, struct http_resp *resp);

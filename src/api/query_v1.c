@@ -1,181 +1,30 @@
 /*
- * query_v1.c — the v1 /query endpoint (GET and POST, form or query string).
+ * query_v1.c — the v1 /query endpoint (GET and POST, parameters in the
+ * query string or an x-www-form-urlencoded body), answered by the InfluxQL
+ * parser (query/influxql/iql.h) and executor (query/influxql/exec.h).
  *
- * This file handles the request plumbing: parameters (q, db, epoch, pretty,
- * u/p), authentication, statement splitting and the v1 result shape
- * {"results":[{"statement_id":N,...}]}. Database management statements are
- * answered here: CREATE DATABASE [WITH DURATION d], DROP DATABASE and
- * SHOW DATABASES, so that v1 clients can bootstrap. A statement the server
- * cannot answer gets a per-statement error, never a made-up result.
+ * Parameters: q (required: 400 `missing required parameter "q"`), db, rp,
+ * epoch (ns,u,µ,ms,s,m,h), pretty=true, chunked=true with chunk_size
+ * (default 10000: newline-delimited JSON documents, one per chunk of rows,
+ * "partial":true on series and results that continue), params (JSON object
+ * of bound parameters), u/p (via api_authenticate). `Accept:
+ * application/csv` (or text/csv) gives 1.x's CSV. A parse error is a 400
+ * {"error":"error parsing query: ..."}; an error in one statement is HTTP
+ * 200 with "error" in that statement's result. Reading needs read
+ * permission on the database; CREATE/DROP DATABASE need an admin token.
  */
-#include <ctype.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/query_iql.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
 
-/* ---- a tokenizer for the management statements ---- */
-
-struct tok {
-    const char *s, *end;
-};
-
-static void skip_ws(struct tok *t)
-{
-    while (t->s < t->end && isspace((unsigned char)*t->s))
-        t->s++;
-}
-
-static int keyword(struct tok *t, const char *kw)
-{
-    skip_ws(t);
-    size_t n = strlen(kw);
-    if ((size_t)(t->end - t->s) < n || strncasecmp(t->s, kw, n) != 0) return 0;
-    if (t->s + n < t->end && (isalnum((unsigned char)t->s[n]) || t->s[n] == '_')) return 0;
-    t->s += n;
-    return 1;
-}
-
-/* An identifier, bare or "quoted" (with \" escapes). */
-static int ident(struct tok *t, char *out, size_t cap)
-{
-    skip_ws(t);
-    size_t o = 0;
-    if (t->s < t->end && *t->s == '"') {
-        t->s++;
-        while (t->s < t->end && *t->s != '"') {
-            if (*t->s == '\\' && t->s + 1 < t->end) t->s++;
-            if (o + 1 >= cap) return 0;
-            out[o++] = *t->s++;
-        }
-        if (t->s >= t->end) return 0;
-        t->s++;
-    } else {
-        while (t->s < t->end &&
-               (isalnum((unsigned char)*t->s) || *t->s == '_' || (unsigned char)*t->s >= 0x80)) {
-            if (o + 1 >= cap) return 0;
-            out[o++] = *t->s++;
-        }
-    }
-    out[o] = '\0';
-    return o > 0;
-}
-
-static int at_end(struct tok *t)
-{
-    skip_ws(t);
-    return t->s >= t->end;
-}
-
-static void stmt_error(struct sl_buf *b, size_t id, const char *msg)
-{
-    sl_buf_addf(b, "{\"statement_id\":%zu,\"error\":", id);
-    sl_buf_add_json_str(b, msg, strlen(msg));
-    sl_buf_addc(b, '}');
-}
-
-static void run_statement(struct api_server *s, const struct api_auth *a, const char *q, size_t len,
-                          size_t id, struct sl_buf *b)
-{
-    struct tok t = {q, q + len};
-    char name[600], msg[800];
-    if (keyword(&t, "SHOW") && keyword(&t, "DATABASES") && at_end(&t)) {
-        sl_buf_addf(b,
-                    "{\"statement_id\":%zu,\"series\":[{\"name\":\"databases\",\"columns\":"
-                    "[\"name\"],\"values\":[",
-                    id);
-        struct catalog *cat = s->eng->catalog;
-        catalog_rdlock(cat);
-        int first = 1;
-        for (size_t i = 0; i < cat->ndbs; i++) {
-            struct cat_db *d = cat->dbs[i];
-            if (d->deleted || !api_allowed(s, a, d->name, strlen(d->name), TOKEN_READ)) continue;
-            sl_buf_adds(b, first ? "[" : ",[");
-            sl_buf_add_json_str(b, d->name, strlen(d->name));
-            sl_buf_addc(b, ']');
-            first = 0;
-        }
-        catalog_unlock(cat);
-        sl_buf_adds(b, "]}]}");
-        return;
-    }
-    t.s = q;
-    if (keyword(&t, "CREATE") && keyword(&t, "DATABASE")) {
-        if (!ident(&t, name, sizeof(name))) {
-            stmt_error(b, id,
-                       "error parsing query: expected a database name after CREATE DATABASE");
-            return;
-        }
-        int64_t ret = 0;
-        if (keyword(&t, "WITH")) {
-            while (!at_end(&t)) {
-                if (keyword(&t, "DURATION")) {
-                    skip_ws(&t);
-                    const char *d0 = t.s;
-                    while (t.s < t.end && !isspace((unsigned char)*t.s))
-                        t.s++;
-                    if (sl_duration_parse(d0, (size_t)(t.s - d0), &ret) < 0) {
-                        stmt_error(b, id, "error parsing query: invalid duration");
-                        return;
-                    }
-                } else if (keyword(&t, "REPLICATION") || keyword(&t, "SHARD") ||
-                           keyword(&t, "NAME")) {
-                    keyword(&t, "DURATION");
-                    skip_ws(&t);
-                    while (t.s < t.end && !isspace((unsigned char)*t.s))
-                        t.s++;
-                } else {
-                    stmt_error(b, id, "error parsing query: unexpected text after WITH");
-                    return;
-                }
-            }
-        }
-        if (!at_end(&t)) {
-            stmt_error(b, id, "error parsing query: unexpected text after the database name");
-            return;
-        }
-        if (!a->grant.admin) {
-            stmt_error(b, id, "error authorizing query: CREATE DATABASE needs an admin token");
-            return;
-        }
-        int rc = engine_db_create(s->eng, name, strlen(name), ret);
-        if (rc < 0 && rc != SL_EEXIST) { /* 1.x: creating an existing database is not an error */
-            snprintf(msg, sizeof(msg), "cannot create database \"%s\": %s", name, sl_strerror(rc));
-            stmt_error(b, id, msg);
-            return;
-        }
-        sl_buf_addf(b, "{\"statement_id\":%zu}", id);
-        return;
-    }
-    t.s = q;
-    if (keyword(&t, "DROP") && keyword(&t, "DATABASE")) {
-        if (!ident(&t, name, sizeof(name)) || !at_end(&t)) {
-            stmt_error(b, id, "error parsing query: expected a database name after DROP DATABASE");
-            return;
-        }
-        if (!a->grant.admin) {
-            stmt_error(b, id, "error authorizing query: DROP DATABASE needs an admin token");
-            return;
-        }
-        int rc = engine_db_drop(s->eng, name, strlen(name));
-        if (rc < 0 && rc != SL_ENOENT) {
-            snprintf(msg, sizeof(msg), "cannot drop database \"%s\": %s", name, sl_strerror(rc));
-            stmt_error(b, id, msg);
-            return;
-        }
-        sl_buf_addf(b, "{\"statement_id\":%zu}", id);
-        return;
-    }
-    snprintf(msg, sizeof(msg),
-             "statement not supported by this server version: %.200s (supported: SHOW "
-             "DATABASES, CREATE DATABASE, DROP DATABASE)",
-             q);
-    stmt_error(b, id, msg);
-}
+#define QUERY_ARENA_MAX ((size_t)1 << 30)
 
 /* Finds parameter key in an application/x-www-form-urlencoded body; the
  * value is decoded into out. */
@@ -198,6 +47,143 @@ static int form_value(const char *body, size_t len, const char *key, struct sl_b
     return 0;
 }
 
+struct allow_ud {
+    struct api_server *s;
+    const struct api_auth *a;
+};
+
+static int allow_cb(void *ud, const char *db, int action)
+{
+    struct allow_ud *u = ud;
+    return api_allowed(u->s, u->a, db, strlen(db), action == 2 ? TOKEN_WRITE : TOKEN_READ);
+}
+
+int api_iql_params(const char *json, size_t len, struct sl_arena *a, struct iql_param **out,
+                   size_t *n, char *err, size_t errcap)
+{
+    *out = NULL;
+    *n = 0;
+    json_error_t je;
+    json_t *o = json_loadb(json, len, 0, &je);
+    if (!o || !json_is_object(o)) {
+        snprintf(err, errcap, "error parsing query parameters: %s", o ? "not an object" : je.text);
+        json_decref(o);
+        return SL_EINVAL;
+    }
+    size_t cnt = json_object_size(o), k = 0;
+    struct iql_param *p = sl_arena_alloc(a, (cnt ? cnt : 1) * sizeof(*p));
+    if (!p) {
+        json_decref(o);
+        return SL_ENOMEM;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        p[k].name = sl_arena_strndup(a, key, strlen(key));
+        memset(&p[k].val, 0, sizeof(p[k].val));
+        if (json_is_string(v)) {
+            p[k].val.kind = IQLV_STR;
+            p[k].val.u.s = sl_arena_strndup(a, json_string_value(v), json_string_length(v));
+            if (!p[k].val.u.s) p[k].name = NULL;
+        } else if (json_is_integer(v)) {
+            p[k].val.kind = IQLV_INT;
+            p[k].val.u.i = json_integer_value(v);
+        } else if (json_is_real(v)) {
+            p[k].val.kind = IQLV_FLOAT;
+            p[k].val.u.f = json_real_value(v);
+        } else if (json_is_boolean(v)) {
+            p[k].val.kind = IQLV_BOOL;
+            p[k].val.u.b = json_is_true(v);
+        } else {
+            snprintf(err, errcap, "error parsing query parameters: unsupported type for %s", key);
+            json_decref(o);
+            return SL_EINVAL;
+        }
+        if (!p[k].name) {
+            json_decref(o);
+            return SL_ENOMEM;
+        }
+        k++;
+    }
+    json_decref(o);
+    *out = p;
+    *n = k;
+    return 0;
+}
+
+int api_iql_run(struct api_server *s, const struct api_auth *a, const char *q, const char *db,
+                const char *rp, const struct iql_param *params, size_t nparams, struct sl_arena *ar,
+                struct iql_result **res, size_t *nres, struct iql_error *perr)
+{
+    struct iql_query *query;
+    *res = NULL;
+    *nres = 0;
+    int rc = iql_parse(q, strlen(q), ar, &query, perr);
+    if (rc < 0) return rc;
+    struct iql_result *r = sl_arena_alloc(ar, (query->nstmts ? query->nstmts : 1) * sizeof(*r));
+    if (!r) return SL_ENOMEM;
+    struct allow_ud ud = {s, a};
+    struct iql_exec_ctx x = {
+        .eng = s->eng,
+        .db = db && *db ? db : NULL,
+        .rp = rp,
+        .now_ns = sl_now_ns(),
+        .params = params,
+        .nparams = nparams,
+        .allowed = allow_cb,
+        .allowed_ud = &ud,
+        .admin = a->grant.admin,
+        .arena = ar,
+    };
+    for (size_t i = 0; i < query->nstmts; i++) {
+        rc = iql_exec_stmt(&x, query->stmts[i], &r[i]);
+        if (rc == SL_ENOMEM) {
+            /* the arena is exhausted: later statements cannot run either */
+            for (size_t j = i + 1; j < query->nstmts; j++) {
+                memset(&r[j], 0, sizeof(r[j]));
+                r[j].error = "query exceeded its memory limit";
+            }
+            break;
+        }
+    }
+    *res = r;
+    *nres = query->nstmts;
+    return 0;
+}
+
+static int truthy(const char *v)
+{
+    return v && (!strcasecmp(v, "true") || !strcmp(v, "1"));
+}
+
+static void write_chunked(struct sl_buf *b, const struct iql_result *r, size_t nres,
+                          size_t chunk_size, int64_t div)
+{
+    for (size_t i = 0; i < nres; i++) {
+        const struct iql_result *res = &r[i];
+        if (res->error || res->nseries == 0) {
+            sl_buf_adds(b, "{\"results\":[");
+            iql_out_json_result(b, i, res, div);
+            sl_buf_adds(b, "]}\n");
+            continue;
+        }
+        for (size_t si = 0; si < res->nseries; si++) {
+            const struct iql_series *s = &res->series[si];
+            size_t r0 = 0;
+            do {
+                size_t r1 = s->nrows - r0 > chunk_size ? r0 + chunk_size : s->nrows;
+                bool more_rows = r1 < s->nrows;
+                bool more = more_rows || si + 1 < res->nseries;
+                sl_buf_addf(b, "{\"results\":[{\"statement_id\":%zu,\"series\":[", i);
+                iql_out_json_series(b, s, r0, r1, div, more_rows);
+                sl_buf_adds(b, more ? "],\"partial\":true}]}\n" : "]}]}\n");
+                r0 = r1;
+            } while (r0 < s->nrows);
+        }
+    }
+}
+
 void api_query_v1(struct api_server *s, struct http_req *req, struct http_resp *resp)
 {
     struct api_auth a;
@@ -206,53 +192,81 @@ void api_query_v1(struct api_server *s, struct http_req *req, struct http_resp *
         api_unauthorized(resp, API_V1);
         return;
     }
-    struct sl_buf qb;
+    struct sl_buf qb, dbb, pb, epb;
     sl_buf_init(&qb, 0);
-    const char *q = http_query(req, "q");
+    sl_buf_init(&dbb, 0);
+    sl_buf_init(&pb, 0);
+    sl_buf_init(&epb, 0);
+    struct sl_arena ar;
+    sl_arena_init(&ar, QUERY_ARENA_MAX);
     const char *ct = http_header(req, "Content-Type");
-    if (!q && req->body.len && (!ct || strstr(ct, "x-www-form-urlencoded")) &&
-        form_value(req->body.ptr, req->body.len, "q", &qb))
-        q = qb.ptr;
+    bool form = req->body.len && (!ct || strstr(ct, "x-www-form-urlencoded"));
+    const char *q = http_query(req, "q");
+    if (!q && form && form_value(req->body.ptr, req->body.len, "q", &qb)) q = qb.ptr;
+    const char *db = http_query(req, "db");
+    if (!db && form && form_value(req->body.ptr, req->body.len, "db", &dbb)) db = dbb.ptr;
+    const char *params = http_query(req, "params");
+    if (!params && form && form_value(req->body.ptr, req->body.len, "params", &pb)) params = pb.ptr;
+    const char *epoch = http_query(req, "epoch");
+    if (!epoch && form && form_value(req->body.ptr, req->body.len, "epoch", &epb)) epoch = epb.ptr;
+    const char *rp = http_query(req, "rp");
     if (!q || !*q) {
         http_resp_error(resp, 400, "missing required parameter \"q\"");
-        sl_buf_release(&qb);
-        return;
+        goto out;
+    }
+    int64_t div = 0;
+    iql_epoch_parse(epoch, &div);
+    struct iql_param *pv = NULL;
+    size_t npv = 0;
+    char perrmsg[300];
+    if (params && *params) {
+        int rc = api_iql_params(params, strlen(params), &ar, &pv, &npv, perrmsg, sizeof(perrmsg));
+        if (rc < 0) {
+            http_resp_error(resp, 400, rc == SL_ENOMEM ? "out of memory" : perrmsg);
+            goto out;
+        }
+    }
+    struct iql_result *res;
+    size_t nres;
+    struct iql_error perr;
+    int rc = api_iql_run(s, &a, q, db, rp, pv, npv, &ar, &res, &nres, &perr);
+    if (rc < 0) {
+        http_resp_error(resp, 400, rc == SL_EINVAL ? perr.msg : "query exceeded its memory limit");
+        goto out;
     }
     struct sl_buf *b = &resp->body;
     resp->status = 200;
-    resp->content_type = "application/json";
-    sl_buf_adds(b, "{\"results\":[");
-    /* split on ';' outside quotes */
-    size_t id = 0;
-    const char *p = q, *start = q;
-    char quote = 0;
-    for (;; p++) {
-        char c = *p;
-        if (quote) {
-            if (c == '\\' && p[1])
-                p++;
-            else if (c == quote)
-                quote = 0;
-            else if (!c)
-                break;
-            continue;
-        }
-        if (c == '"' || c == '\'') {
-            quote = c;
-            continue;
-        }
-        if (c == ';' || !c) {
-            const char *e = p;
-            while (start < e && isspace((unsigned char)*start))
-                start++;
-            if (start < e) {
-                if (id) sl_buf_addc(b, ',');
-                run_statement(s, &a, start, (size_t)(e - start), id++, b);
-            }
-            if (!c) break;
-            start = p + 1;
-        }
+    const char *accept = http_header(req, "Accept");
+    if (accept && (strstr(accept, "application/csv") || strstr(accept, "text/csv"))) {
+        resp->content_type = "text/csv";
+        bool started = false;
+        for (size_t i = 0; i < nres; i++) iql_out_csv_result(b, &res[i], div, &started, NULL, NULL);
+        goto out;
     }
-    sl_buf_adds(b, "]}\n");
+    resp->content_type = "application/json";
+    if (truthy(http_query(req, "chunked"))) {
+        const char *cs = http_query(req, "chunk_size");
+        long chunk = cs ? atol(cs) : 0;
+        if (chunk <= 0) chunk = 10000;
+        write_chunked(b, res, nres, (size_t)chunk, div);
+        goto out;
+    }
+    struct sl_buf tmp;
+    sl_buf_init(&tmp, 0);
+    struct sl_buf *o = truthy(http_query(req, "pretty")) ? &tmp : b;
+    sl_buf_adds(o, "{\"results\":[");
+    for (size_t i = 0; i < nres; i++) {
+        if (i) sl_buf_addc(o, ',');
+        iql_out_json_result(o, i, &res[i], div);
+    }
+    sl_buf_adds(o, "]}");
+    if (o == &tmp) iql_out_json_pretty(tmp.ptr, tmp.len, b);
+    else sl_buf_addc(b, '\n');
+    sl_buf_release(&tmp);
+out:
+    sl_arena_release(&ar);
     sl_buf_release(&qb);
+    sl_buf_release(&dbb);
+    sl_buf_release(&pb);
+    sl_buf_release(&epb);
 }

@@ -147,7 +147,7 @@ static void describe_error(struct sl_buf *b, const struct write_line_error *e)
         sl_buf_addf(b, "unable to parse '%s': %s (line %zu, column %zu)", e->raw, e->message,
                     e->line, e->column);
     } else {
-        sl_buf_addf(b, "%s (line %zu)", e->message, e->line);
+        sl_buf_addf(b, "%s (line %zu, column %zu)", e->message, e->line, e->column);
     }
 }
 

@@ -34,6 +34,7 @@ struct serve_opts {
     unsigned max_conns;
     unsigned max_conns_per_ip;
     unsigned idle_timeout;
+    unsigned header_timeout;
     unsigned request_timeout;
     size_t buffer_limit;
     size_t wal_segment;
@@ -99,8 +100,10 @@ static void usage(FILE *f)
             "  --max-connections N     concurrent connections (SLUICE_MAX_CONNECTIONS; 512)\n"
             "  --max-connections-per-ip N  (SLUICE_MAX_CONNECTIONS_PER_IP; default 0 = no limit)\n"
             "  --idle-timeout SECS     close idle connections (SLUICE_IDLE_TIMEOUT; 60)\n"
-            "  --request-timeout SECS  a request body must arrive within this\n"
-            "                          (SLUICE_REQUEST_TIMEOUT; 120)\n"
+            "  --header-timeout SECS   a request's line and headers must arrive within this;\n"
+            "                          slower clients are disconnected (SLUICE_HEADER_TIMEOUT; 10)\n"
+            "  --request-timeout SECS  a request body must arrive within this; slower clients\n"
+            "                          are disconnected (SLUICE_REQUEST_TIMEOUT; 120)\n"
             "  --buffer-limit SIZE     memory for buffered points; writes get 503 + Retry-After\n"
             "                          above it (SLUICE_BUFFER_LIMIT; default 2GiB)\n"
             "  --wal-segment-size SIZE WAL segment size (SLUICE_WAL_SEGMENT_SIZE; 64MiB)\n"
@@ -144,6 +147,7 @@ int cmd_serve(int argc, char **argv)
         .max_conns = (unsigned)atoi(env_or("SLUICE_MAX_CONNECTIONS", "512")),
         .max_conns_per_ip = (unsigned)atoi(env_or("SLUICE_MAX_CONNECTIONS_PER_IP", "0")),
         .idle_timeout = (unsigned)atoi(env_or("SLUICE_IDLE_TIMEOUT", "60")),
+        .header_timeout = (unsigned)atoi(env_or("SLUICE_HEADER_TIMEOUT", "10")),
         .request_timeout = (unsigned)atoi(env_or("SLUICE_REQUEST_TIMEOUT", "120")),
         .wal_skip_corrupt = env_flag("SLUICE_WAL_SKIP_CORRUPT"),
         .no_auto_create = env_flag("SLUICE_NO_AUTO_CREATE"),
@@ -162,6 +166,7 @@ int cmd_serve(int argc, char **argv)
         {"max-connections-per-ip", required_argument, NULL, 'I'},
         {"idle-timeout", required_argument, NULL, 'i'},
         {"request-timeout", required_argument, NULL, 'r'},
+        {"header-timeout", required_argument, NULL, 'H'},
         {"buffer-limit", required_argument, NULL, 'L'},
         {"wal-segment-size", required_argument, NULL, 'S'},
         {"wal-skip-corrupt", no_argument, NULL, 'K'},
@@ -183,6 +188,7 @@ int cmd_serve(int argc, char **argv)
         case 'I': o.max_conns_per_ip = (unsigned)atoi(optarg); break;
         case 'i': o.idle_timeout = (unsigned)atoi(optarg); break;
         case 'r': o.request_timeout = (unsigned)atoi(optarg); break;
+        case 'H': o.header_timeout = (unsigned)atoi(optarg); break;
         case 'L': buffer_limit = optarg; break;
         case 'S': wal_segment = optarg; break;
         case 'K': o.wal_skip_corrupt = 1; break;
@@ -255,6 +261,7 @@ int cmd_serve(int argc, char **argv)
         .max_conns = o.max_conns,
         .max_conns_per_ip = o.max_conns_per_ip,
         .idle_timeout_s = o.idle_timeout,
+        .header_timeout_s = o.header_timeout,
         .request_timeout_s = o.request_timeout,
         .access_log = o.access_log,
         .handler = api_handle,

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "common/err.h"
@@ -20,11 +22,119 @@
 #include "common/mem.h"
 #include "common/timeutil.h"
 
+/* Connection watchdog. libmicrohttpd's own timeout only closes connections
+ * that are idle; a client that trickles a header byte at a time, or a body
+ * a byte at a time, is never idle. Every connection is tracked from accept:
+ * one that has not delivered a complete request head within the header
+ * timeout, or whose request (head and body) takes longer than the request
+ * timeout, has its socket shut down, which makes libmicrohttpd close it. */
+struct conn_track {
+    int fd;
+    int64_t phase_start; /* accept, or the end of the previous request */
+    int64_t req_start;   /* first byte of the current request known; 0 = still in its head */
+    struct conn_track *prev, *next;
+};
+
 struct http_server {
     struct MHD_Daemon *d;
     struct http_server_opts o;
     int port;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct conn_track *conns;
+    pthread_t watchdog;
+    int stop, watchdog_running;
 };
+
+static void conn_request_started(struct http_server *s, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (!ci || !ci->socket_context) return;
+    struct conn_track *t = ci->socket_context;
+    pthread_mutex_lock(&s->mu);
+    t->req_start = sl_mono_ns();
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn_track *t = sl_calloc(1, sizeof(*t));
+        if (!t || !ci) {
+            sl_free(t);
+            return;
+        }
+        t->fd = ci->connect_fd;
+        t->phase_start = sl_mono_ns();
+        pthread_mutex_lock(&s->mu);
+        t->next = s->conns;
+        if (s->conns) s->conns->prev = t;
+        s->conns = t;
+        pthread_mutex_unlock(&s->mu);
+        *socket_context = t;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        struct conn_track *t = *socket_context;
+        pthread_mutex_lock(&s->mu);
+        if (t->prev) t->prev->next = t->next;
+        else s->conns = t->next;
+        if (t->next) t->next->prev = t->prev;
+        pthread_mutex_unlock(&s->mu);
+        sl_free(t);
+        *socket_context = NULL;
+    }
+}
+
+/* Called when a request line has been read: the head timer of a request on
+ * a kept-alive connection starts here. Returns NULL (no request context). */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)uri;
+    struct http_server *s = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci && ci->socket_context) {
+        struct conn_track *t = ci->socket_context;
+        pthread_mutex_lock(&s->mu);
+        if (!t->phase_start && !t->req_start) t->phase_start = sl_mono_ns();
+        pthread_mutex_unlock(&s->mu);
+    }
+    return NULL;
+}
+
+static void *watchdog_main(void *arg)
+{
+    struct http_server *s = arg;
+    int64_t head_ns = (int64_t)(s->o.header_timeout_s ? s->o.header_timeout_s : 10) * SL_NS_PER_S;
+    int64_t req_ns = (int64_t)(s->o.request_timeout_s ? s->o.request_timeout_s : 120) * SL_NS_PER_S;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        int64_t now = sl_mono_ns();
+        for (struct conn_track *t = s->conns; t; t = t->next) {
+            int slow_head = !t->req_start && t->phase_start && now - t->phase_start > head_ns;
+            int slow_req = t->req_start && now - t->req_start > req_ns;
+            if ((slow_head || slow_req) && t->fd >= 0) {
+                shutdown(t->fd, SHUT_RDWR);
+                t->phase_start = 0; /* once */
+                t->req_start = 0;
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
 
 /* ---- gzip ---- */
 
@@ -164,9 +274,22 @@ static void req_free(struct http_req *r)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)c, (void)toe;
+    (void)toe;
+    struct http_server *s = cls;
     req_free(*con_cls);
     *con_cls = NULL;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci && ci->socket_context) {
+        struct conn_track *t = ci->socket_context;
+        pthread_mutex_lock(&s->mu);
+        /* between requests the connection is idle, which libmicrohttpd's own
+         * timeout handles; the next head's timer starts with its request line
+         * (uri_log) */
+        t->req_start = 0;
+        t->phase_start = 0;
+        pthread_mutex_unlock(&s->mu);
+    }
 }
 
 static enum MHD_Result send_resp(struct http_server *s, struct http_req *r, struct http_resp *resp)
@@ -200,8 +323,16 @@ static enum MHD_Result quick_error(struct http_server *s, struct http_req *r, in
     struct http_resp resp;
     memset(&resp, 0, sizeof(resp));
     sl_buf_init(&resp.body, 0);
-    http_resp_error(&resp, status, msg);
-    if (status == 413) http_resp_header(&resp, "X-Influxdb-Error", msg);
+    if (!strncmp(r->path, "/api/v2/", 8)) {
+        const char *code = status == 413   ? "request too large"
+                           : status == 408 ? "request timeout"
+                                           : "invalid";
+        http_resp_error_v2(&resp, status, code, msg);
+        http_resp_header(&resp, "X-Platform-Error-Code", code);
+    } else {
+        http_resp_error(&resp, status, msg);
+        if (!strcmp(r->path, "/write")) http_resp_header(&resp, "X-Influxdb-Error", msg);
+    }
     return send_resp(s, r, &resp);
 }
 
@@ -238,28 +369,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         else if (clen && sl_buf_reserve(&r->body, (size_t)clen) < 0)
             r->too_large = 1;
         *con_cls = r;
+        conn_request_started(s, conn);
         if (r->too_large) {
             /* Answer before reading the body: clients that send Expect:
              * 100-continue never upload it. */
+            r->early_answered = 1;
             return quick_error(s, r, 413, "request entity too large: body exceeds the limit");
         }
         return MHD_YES;
     }
     if (*upload_data_size) {
+        /* libmicrohttpd cannot send a response in the middle of an upload:
+         * an oversized body is discarded and answered when it ends (a body
+         * that never ends is cut off by the watchdog's request timeout). */
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->too_large) return MHD_YES;
         r->wire_bytes += n;
-        if (s->o.request_timeout_s &&
-            sl_mono_ns() - r->start_mono_ns > (int64_t)s->o.request_timeout_s * SL_NS_PER_S)
-            return quick_error(s, r, 408, "request timeout: the body arrived too slowly");
+        if (r->too_large) return MHD_YES;
         if (sl_buf_add(&r->body, upload_data, n) < 0) {
             r->too_large = 1;
-            return quick_error(s, r, 413, "request entity too large: body exceeds the limit");
+            sl_buf_release(&r->body);
         }
         return MHD_YES;
     }
-    if (r->too_large) return MHD_YES; /* already answered */
+    if (r->early_answered) return MHD_YES;
+    if (r->too_large)
+        return quick_error(s, r, 413, "request entity too large: body exceeds the limit");
     if (r->bad_encoding)
         return quick_error(s, r, 400, "unsupported Content-Encoding: use gzip or identity");
     if (r->gzip && r->body.len) {
@@ -333,6 +468,8 @@ int http_server_start(const struct http_server_opts *o, struct http_server **out
     struct http_server *s = sl_calloc(1, sizeof(*s));
     if (!s) return SL_ENOMEM;
     s->o = *o;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
     unsigned flags =
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -342,7 +479,8 @@ int http_server_start(const struct http_server_opts *o, struct http_server **out
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_conns_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
         o->idle_timeout_s ? o->idle_timeout_s : 60, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(o->max_header_bytes ? o->max_header_bytes : 64 * 1024),
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not permitted)", o->bind);
@@ -351,6 +489,7 @@ int http_server_start(const struct http_server_opts *o, struct http_server **out
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : 0;
+    if (pthread_create(&s->watchdog, NULL, watchdog_main, s) == 0) s->watchdog_running = 1;
     *out = s;
     return 0;
 }
@@ -358,7 +497,16 @@ int http_server_start(const struct http_server_opts *o, struct http_server **out
 void http_server_stop(struct http_server *s)
 {
     if (!s) return;
+    if (s->watchdog_running) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->watchdog, NULL);
+    }
     MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
     sl_free(s);
 }
 

@@ -28,7 +28,8 @@ struct http_req {
     size_t wire_bytes;  /* body bytes as received */
     char id[17];        /* request id (hex), echoed as Request-Id */
     int64_t start_mono_ns;
-    int too_large;    /* body over the cap: 413 */
+    int too_large;      /* body over the cap: 413 */
+    int early_answered; /* the 413 went out before the body */
     int bad_encoding; /* unsupported Content-Encoding: 400 */
     int gzip;
     void *user; /* for the handler */
@@ -55,7 +56,8 @@ struct http_server_opts {
     unsigned max_conns; /* concurrent connections */
     unsigned max_conns_per_ip;
     unsigned idle_timeout_s;    /* close a connection idle this long */
-    unsigned request_timeout_s; /* a request (headers + body) must arrive within this */
+    unsigned header_timeout_s;  /* a request head must arrive within this (0 = 10 s) */
+    unsigned request_timeout_s; /* a request's body must arrive within this (0 = 120 s) */
     size_t max_header_bytes;    /* memory for the request line and headers */
     int access_log;
     http_handler_fn handler;

@@ -58,11 +58,11 @@
 struct cursor {
     struct pq_reader *r;
     uint32_t seq;
-    size_t nrg, rg; /* row groups; next to load */
-    size_t n, pos;  /* rows in the loaded row group; current row */
-    long *map;      /* catalog column -> file column, -1 = absent */
+    size_t nrg, rg;             /* row groups; next to load */
+    size_t n, pos;              /* rows in the loaded row group; current row */
+    long *map;                  /* catalog column -> file column, -1 = absent */
     struct pq_column_buf *bufs; /* by catalog column */
-    uint32_t *tags; /* catalog tag columns present, sorted by name */
+    uint32_t *tags;             /* catalog tag columns present, sorted by name */
     size_t ntags;
     struct sl_buf key; /* series key of the current row */
     int64_t time;
@@ -82,7 +82,8 @@ struct merger {
 static void cursor_release(struct cursor *c, size_t ncols)
 {
     if (c->bufs)
-        for (size_t i = 0; i < ncols; i++) pq_column_buf_release(&c->bufs[i]);
+        for (size_t i = 0; i < ncols; i++)
+            pq_column_buf_release(&c->bufs[i]);
     sl_free(c->bufs);
     sl_free(c->map);
     sl_free(c->tags);
@@ -132,7 +133,8 @@ static int cursor_key(struct merger *m, struct cursor *c)
 /* Loads the next non-empty row group; returns 1, 0 at the end, or an error. */
 static int cursor_load(struct merger *m, struct cursor *c)
 {
-    for (size_t i = 0; i < m->ncols; i++) pq_column_buf_release(&c->bufs[i]);
+    for (size_t i = 0; i < m->ncols; i++)
+        pq_column_buf_release(&c->bufs[i]);
     m->rows_held -= c->n;
     c->n = c->pos = 0;
     while (c->rg < c->nrg) {
@@ -310,8 +312,8 @@ static int apply_row(const struct file_layout *L, struct out_batch *ob, size_t o
 }
 
 int storage_merge_files(const char *db, const char *table, const struct store_col *cols,
-                        size_t ncols, const struct merge_input *in, size_t nin,
-                        int64_t drop_before, const char *out_path, struct merge_result *res)
+                        size_t ncols, const struct merge_input *in, size_t nin, int64_t drop_before,
+                        const char *out_path, struct merge_result *res)
 {
     struct merger m = {.table = table, .cols = cols, .ncols = ncols};
     struct out_batch ob = {0};
@@ -412,7 +414,8 @@ int storage_merge_files(const char *db, const char *table, const struct store_co
 out:
     if (pw) pq_writer_abort(pw);
     res->peak_rows_held = m.peak_rows_held;
-    for (size_t i = 0; i < m.ncur; i++) cursor_release(&m.cur[i], ncols);
+    for (size_t i = 0; i < m.ncur; i++)
+        cursor_release(&m.cur[i], ncols);
     for (size_t k = 0; have_layout && k < L.ncols; k++) {
         if (ob.vals) sl_free(ob.vals[k]);
         if (ob.valid) sl_free(ob.valid[k]);
@@ -550,7 +553,8 @@ static int compact_step(struct engine *e, struct cat_db *db, struct cat_table *t
     }
     if (rc == 0) {
         /* the catalog no longer names them: now they may go */
-        for (size_t i = 0; i < nf; i++) unlink(paths[i]);
+        for (size_t i = 0; i < nf; i++)
+            unlink(paths[i]);
         sl_debug("compact", "merged %zu files into %s (%llu rows, %zu rows held at most)", nf,
                  mr.rows ? rel.ptr : "nothing", (unsigned long long)mr.rows, mr.peak_rows_held);
         rc = 1;
@@ -563,7 +567,8 @@ static int compact_step(struct engine *e, struct cat_db *db, struct cat_table *t
         sl_free(paths[i]);
         sl_free(rels[i]);
     }
-    for (size_t i = 0; cols && i < ncols; i++) sl_free(cols[i].name);
+    for (size_t i = 0; cols && i < ncols; i++)
+        sl_free(cols[i].name);
     sl_free(cols);
     sl_free(dbname);
     sl_free(tname);
@@ -606,8 +611,8 @@ int storage_compact(struct engine *e, size_t min_files)
             for (size_t f = 0; f < t->nfiles; f++) {
                 if (f > 0 && t->files[f - 1].part_start == t->files[f].part_start) continue;
                 size_t cnt = 0;
-                for (size_t g = f; g < t->nfiles && t->files[g].part_start == t->files[f].part_start;
-                     g++)
+                for (size_t g = f;
+                     g < t->nfiles && t->files[g].part_start == t->files[f].part_start; g++)
                     cnt++;
                 if (cnt < min_files) continue;
                 struct cjob *j = sl_grow(jobs, &cap, n + 1, sizeof(*jobs));

@@ -47,8 +47,10 @@ static void path_escape(struct sl_buf *b, const char *s)
         int keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
                    (*p == '.' && p != (const unsigned char *)s);
-        if (keep) sl_buf_addc(b, (char)*p);
-        else sl_buf_addf(b, "%%%02X", *p);
+        if (keep)
+            sl_buf_addc(b, (char)*p);
+        else
+            sl_buf_addf(b, "%%%02X", *p);
     }
 }
 
@@ -153,7 +155,8 @@ int storage_layout_init(struct file_layout *L, const char *db, const char *table
     }
     sl_buf_addc(&L->tags, ']');
     sl_buf_addc(&L->fields, ']');
-    for (size_t k = 0; k < L->ntags; k++) sl_buf_addf(&L->sort, "%s,", cols[L->cat_id[k]].name);
+    for (size_t k = 0; k < L->ntags; k++)
+        sl_buf_addf(&L->sort, "%s,", cols[L->cat_id[k]].name);
     int rc = sl_buf_adds(&L->sort, "time");
     if (rc < 0 || !L->tags.ptr || !L->fields.ptr) {
         storage_layout_release(L);
@@ -165,7 +168,8 @@ int storage_layout_init(struct file_layout *L, const char *db, const char *table
     L->kv[3] = (struct pq_kv){"sluice.fields", L->fields.ptr};
     L->kv[4] = (struct pq_kv){"sluice.sort_key", L->sort.ptr};
     L->kv[5] = (struct pq_kv){"sluice.format_version", "1"};
-    for (size_t k = 0; k <= L->ntags; k++) L->sort_cols[k] = k;
+    for (size_t k = 0; k <= L->ntags; k++)
+        L->sort_cols[k] = k;
     L->po = (struct pq_writer_opts){
         .codec = PQ_CODEC_ZSTD,
         .row_group_rows = STORAGE_ROW_GROUP_ROWS,
@@ -252,7 +256,8 @@ static int write_chunk(void *arg, const struct cat_table *t, const struct scan_c
     }
 out:
     if (pw) pq_writer_abort(pw);
-    for (size_t k = 0; strs && k <= ncols; k++) sl_free(strs[k]);
+    for (size_t k = 0; strs && k <= ncols; k++)
+        sl_free(strs[k]);
     if (have_layout) storage_layout_release(&L);
     sl_free(strs);
     sl_free(cols);
@@ -294,11 +299,12 @@ static int persist_part(struct engine *e, struct cat_db *db, struct cat_table *t
     pthread_mutex_lock(&bt->lock);
     rc = buffer_snapshot_part(bt, p, INT64_MIN, INT64_MAX, &snap);
     size_t ncols = t->ncols;
-    struct scan_chunk ch = {.part_start = p->start, .nrows = snap.nrows, .time = snap.time,
-                            .ncols = ncols};
+    struct scan_chunk ch = {
+        .part_start = p->start, .nrows = snap.nrows, .time = snap.time, .ncols = ncols};
     ch.cols = rc == 0 ? sl_calloc(ncols ? ncols : 1, sizeof(*ch.cols)) : NULL;
     if (rc == 0 && !ch.cols) rc = SL_ENOMEM;
-    for (size_t c = 0; rc == 0 && c < ncols && c < snap.ncols; c++) ch.cols[c] = snap.cols[c];
+    for (size_t c = 0; rc == 0 && c < ncols && c < snap.ncols; c++)
+        ch.cols[c] = snap.cols[c];
     for (size_t r = 0; rc == 0 && r < snap.nrows; r++) {
         const struct buf_series *se = &bt->series[snap.sid[r]];
         for (uint32_t i = 0; i < se->ntags; i++) {
@@ -367,31 +373,43 @@ static int persist_part(struct engine *e, struct cat_db *db, struct cat_table *t
     return 0;
 }
 
-/* Persists the partitions of one table that the policy picks (all when force). */
+/* Persists the partitions of one table that the policy picks (all when
+ * force), PERSIST_BATCH at a time until none is left (a bounded number of
+ * rounds, so that writes arriving meanwhile cannot keep it going). Sealed
+ * partitions left over by a failed persistence are retried first: under
+ * persist_lock no other job owns a sealed partition. */
+#define PERSIST_BATCH 64
 static int persist_table(struct engine *e, struct cat_db *db, struct cat_table *t,
                          struct buf_table *bt, int force, int64_t now_mono)
 {
-    struct buf_part *todo[64];
-    size_t n = 0;
     pthread_mutex_lock(&bt->lock);
-    for (size_t i = 0; i < bt->nparts && n < 64;) {
-        struct buf_part *p = bt->parts[i];
-        int pick = p->nrows > 0 &&
-                   (force || p->nrows >= PERSIST_MAX_ROWS ||
-                    now_mono - p->last_write_mono >= PERSIST_IDLE_NS);
-        if (pick) {
-            struct buf_part *s = buffer_seal_locked(bt, i);
-            if (!s) break;
-            todo[n++] = s;
-        } else {
-            i++;
-        }
-    }
+    size_t max_rounds = (bt->nparts + bt->nsealed) / PERSIST_BATCH + 2;
     pthread_mutex_unlock(&bt->lock);
     int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        int r = persist_part(e, db, t, bt, todo[i]);
-        if (r < 0 && rc == 0) rc = r;
+    for (size_t round = 0; round < max_rounds; round++) {
+        struct buf_part *todo[PERSIST_BATCH];
+        size_t n = 0;
+        pthread_mutex_lock(&bt->lock);
+        for (size_t i = 0; round == 0 && i < bt->nsealed && n < PERSIST_BATCH; i++)
+            todo[n++] = bt->sealed[i];
+        for (size_t i = 0; i < bt->nparts && n < PERSIST_BATCH;) {
+            struct buf_part *p = bt->parts[i];
+            int pick = p->nrows > 0 && (force || p->nrows >= PERSIST_MAX_ROWS ||
+                                        now_mono - p->last_write_mono >= PERSIST_IDLE_NS);
+            if (pick) {
+                struct buf_part *sp = buffer_seal_locked(bt, i);
+                if (!sp) break;
+                todo[n++] = sp;
+            } else {
+                i++;
+            }
+        }
+        pthread_mutex_unlock(&bt->lock);
+        for (size_t i = 0; i < n; i++) {
+            int r = persist_part(e, db, t, bt, todo[i]);
+            if (r < 0 && rc == 0) rc = r;
+        }
+        if (n < PERSIST_BATCH || rc < 0) break;
     }
     return rc;
 }

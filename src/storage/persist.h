@@ -21,7 +21,7 @@ struct engine;
  * groups (estimated) fit COMPACT_MEM_BUDGET; files of COMPACT_FULL_BYTES or
  * more are left alone (a partition then holds few full files plus a tail
  * that the next steps merge). */
-#define COMPACT_MAX_FILES 16
+#define COMPACT_MAX_FILES  16
 #define COMPACT_MEM_BUDGET ((size_t)256 << 20)
 #define COMPACT_FULL_BYTES ((uint64_t)512 << 20)
 /* Rows per Parquet row group of data files. */
@@ -100,7 +100,7 @@ struct merge_result {
  * 0 (res->rows == 0 and no file when nothing is left), SL_ECORRUPT /
  * SL_EIO for unreadable inputs, SL_ENOMEM. */
 int storage_merge_files(const char *db, const char *table, const struct store_col *cols,
-                        size_t ncols, const struct merge_input *in, size_t nin,
-                        int64_t drop_before, const char *out_path, struct merge_result *res);
+                        size_t ncols, const struct merge_input *in, size_t nin, int64_t drop_before,
+                        const char *out_path, struct merge_result *res);
 
 #endif

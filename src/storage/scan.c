@@ -93,11 +93,11 @@ static int load_buffer(struct buf_table *bt, const struct buf_part *p, const str
     if (!s->cols || !s->keys) return SL_ENOMEM;
     for (size_t c = 0; c < ncols && c < s->snap.ncols; c++)
         if (col_needed(o, t, c)) s->cols[c] = s->snap.cols[c];
+    /* keys and tag values point into the series dictionary: series are never
+     * freed while the catalog read lock keeps the table alive */
     for (size_t r = 0; r < s->nrows; r++) {
         const struct buf_series *se = &bt->series[s->snap.sid[r]];
-        char *k = sl_arena_strndup(arena, se->key, se->key_len);
-        if (!k) return SL_ENOMEM;
-        s->keys[r] = k;
+        s->keys[r] = se->key;
         for (uint32_t i = 0; i < se->ntags; i++) {
             uint32_t c = se->tag_cols[i];
             if (c >= ncols) continue;
@@ -109,14 +109,12 @@ static int load_buffer(struct buf_table *bt, const struct buf_part *p, const str
                 col->valid = sl_calloc(s->nrows, 1);
                 if (!col->v.s || !col->valid) return SL_ENOMEM;
             }
-            size_t len = strlen(se->tag_vals[i]);
-            char *v = sl_arena_strndup(arena, se->tag_vals[i], len);
-            if (!v) return SL_ENOMEM;
-            col->v.s[r].ptr = v;
-            col->v.s[r].len = (uint32_t)len;
+            col->v.s[r].ptr = se->tag_vals[i];
+            col->v.s[r].len = (uint32_t)strlen(se->tag_vals[i]);
             col->valid[r] = 1;
         }
     }
+    (void)arena;
     return 0;
 }
 
@@ -162,9 +160,54 @@ static int rg_wanted(struct pq_reader *r, size_t rg, const long *map, const stru
     return 1;
 }
 
+/* Builds the series keys of a file source from its tag columns, in the
+ * canonical form (catalog tag order is arbitrary: sort by name). */
+static int source_build_keys(const struct cat_table *t, struct source *s, struct sl_arena *arena)
+{
+    size_t ncols = t->ncols, ntag = 0;
+    int rc = 0;
+    s->keys = sl_malloc((s->nrows ? s->nrows : 1) * sizeof(*s->keys));
+    uint32_t *tags = sl_malloc((ncols ? ncols : 1) * sizeof(*tags));
+    if (!tags || !s->keys) {
+        sl_free(tags);
+        return SL_ENOMEM;
+    }
+    for (size_t c = 0; c < ncols; c++)
+        if (t->cols[c].kind == CAT_COL_TAG && s->cols[c].present) tags[ntag++] = (uint32_t)c;
+    for (size_t i = 1; i < ntag; i++)
+        for (size_t k = i; k > 0 && strcmp(t->cols[tags[k - 1]].name, t->cols[tags[k]].name) > 0; k--) {
+            uint32_t x = tags[k];
+            tags[k] = tags[k - 1];
+            tags[k - 1] = x;
+        }
+    struct sl_buf kb;
+    sl_buf_init(&kb, 0);
+    for (size_t i = 0; i < s->nrows; i++) {
+        sl_buf_reset(&kb);
+        lp_escape_measurement(&kb, t->name, strlen(t->name));
+        for (size_t k = 0; k < ntag; k++) {
+            const struct buf_col *col = &s->cols[tags[k]];
+            if (!col->valid[i]) continue;
+            sl_buf_addc(&kb, ',');
+            const char *name = t->cols[tags[k]].name;
+            lp_escape_key(&kb, name, strlen(name));
+            sl_buf_addc(&kb, '=');
+            lp_escape_key(&kb, col->v.s[i].ptr, col->v.s[i].len);
+        }
+        char *k = sl_arena_strndup(arena, kb.ptr ? kb.ptr : "", kb.len);
+        if (!k) {
+            rc = SL_ENOMEM;
+            break;
+        }
+        s->keys[i] = k;
+    }
+    sl_buf_release(&kb);
+    sl_free(tags);
+    return rc;
+}
+
 static int load_file(struct engine *e, struct cat_table *t, const struct cat_file *f,
-                     const struct scan_opts *o, struct sl_arena *arena, struct source *s,
-                     struct scan_stats *stats)
+                     const struct scan_opts *o, struct source *s, struct scan_stats *stats)
 {
     char path[4096], err[256] = "";
     snprintf(path, sizeof(path), "%s/%s", e->data_dir, f->path);
@@ -179,8 +222,7 @@ static int load_file(struct engine *e, struct cat_table *t, const struct cat_fil
     long *map = sl_malloc((ncols ? ncols : 1) * sizeof(*map)); /* catalog col -> file col */
     int64_t *time = sl_malloc((total ? total : 1) * sizeof(*time));
     s->cols = sl_calloc(ncols ? ncols : 1, sizeof(*s->cols));
-    s->keys = sl_malloc((total ? total : 1) * sizeof(*s->keys));
-    if (!map || !time || !s->cols || !s->keys) {
+    if (!map || !time || !s->cols) {
         rc = SL_ENOMEM;
         goto out;
     }
@@ -251,65 +293,31 @@ static int load_file(struct engine *e, struct cat_table *t, const struct cat_fil
                 case LP_UNSIGNED: col->v.u[base + i] = ((const uint64_t *)b.values)[i]; break;
                 case LP_BOOLEAN: col->v.b[base + i] = ((const uint8_t *)b.values)[i]; break;
                 case LP_STRING: {
+                    /* points into b, which the source keeps */
                     const struct pq_str *ps = &((const struct pq_str *)b.values)[i];
-                    char *v = sl_arena_strndup(arena, ps->ptr, ps->len);
-                    if (!v) {
-                        pq_column_buf_release(&b);
-                        rc = SL_ENOMEM;
-                        goto out;
-                    }
-                    col->v.s[base + i].ptr = v;
+                    col->v.s[base + i].ptr = (char *)ps->ptr;
                     col->v.s[base + i].len = ps->len;
                     break;
                 }
                 }
             }
-            pq_column_buf_release(&b);
+            if (col->type == LP_STRING) {
+                struct pq_column_buf *nb = sl_realloc(s->bufs, (s->nbufs + 1) * sizeof(*nb));
+                if (!nb) {
+                    pq_column_buf_release(&b);
+                    rc = SL_ENOMEM;
+                    goto out;
+                }
+                s->bufs = nb;
+                s->bufs[s->nbufs++] = b;
+            } else {
+                pq_column_buf_release(&b);
+            }
         }
         base += n;
     }
-    /* series keys from the tag columns (catalog tag order is arbitrary; sort by name) */
-    size_t ntag = 0;
-    uint32_t *tags = sl_malloc((ncols ? ncols : 1) * sizeof(*tags));
-    if (!tags) {
-        rc = SL_ENOMEM;
-        goto out;
-    }
-    for (size_t c = 0; c < ncols; c++)
-        if (t->cols[c].kind == CAT_COL_TAG && s->cols[c].present) tags[ntag++] = (uint32_t)c;
-    for (size_t i = 1; i < ntag; i++)
-        for (size_t k = i; k > 0 && strcmp(t->cols[tags[k - 1]].name, t->cols[tags[k]].name) > 0; k--) {
-            uint32_t x = tags[k];
-            tags[k] = tags[k - 1];
-            tags[k - 1] = x;
-        }
-    struct sl_buf kb;
-    sl_buf_init(&kb, 0);
-    size_t nout = 0;
-    for (size_t i = 0; i < base; i++) {
-        sl_buf_reset(&kb);
-        lp_escape_measurement(&kb, t->name, strlen(t->name));
-        for (size_t k = 0; k < ntag; k++) {
-            const struct buf_col *col = &s->cols[tags[k]];
-            if (!col->valid[i]) continue;
-            sl_buf_addc(&kb, ',');
-            const char *name = t->cols[tags[k]].name;
-            lp_escape_key(&kb, name, strlen(name));
-            sl_buf_addc(&kb, '=');
-            lp_escape_key(&kb, col->v.s[i].ptr, col->v.s[i].len);
-        }
-        char *k = sl_arena_strndup(arena, kb.ptr ? kb.ptr : "", kb.len);
-        if (!k) {
-            rc = SL_ENOMEM;
-            break;
-        }
-        s->keys[i] = k;
-        nout++;
-    }
-    sl_buf_release(&kb);
-    sl_free(tags);
-    s->nrows = nout;
-    stats->rows_loaded += nout; /* rows out of range are dropped by the merge */
+    s->nrows = base;
+    stats->rows_loaded += base; /* rows out of range are dropped later */
 out:
     sl_free(map);
     pq_reader_close(r);
@@ -440,6 +448,54 @@ out:
     return rc;
 }
 
+/* The rows of one source that pass the filters, in its (key, time) order. */
+static int single_source(struct cat_table *t, int64_t part_start, const struct source *src,
+                         const struct scan_opts *o, struct scan_chunk *ch)
+{
+    size_t ncols = t->ncols, n = src->nrows;
+    memset(ch, 0, sizeof(*ch));
+    ch->part_start = part_start;
+    ch->ncols = ncols;
+    uint32_t *sel = sl_malloc((n ? n : 1) * sizeof(*sel));
+    ch->cols = sl_calloc(ncols ? ncols : 1, sizeof(*ch->cols));
+    int rc = SL_ENOMEM;
+    if (!sel || !ch->cols) goto out;
+    size_t m = 0;
+    for (uint32_t r = 0; r < n; r++)
+        if (src->time[r] >= o->min_time && src->time[r] <= o->max_time &&
+            (!o->ntags || row_matches(src, r, o)))
+            sel[m++] = r;
+    ch->time = sl_malloc((m ? m : 1) * sizeof(*ch->time));
+    if (src->keys) ch->keys = sl_malloc((m ? m : 1) * sizeof(*ch->keys));
+    if (!ch->time || (src->keys && !ch->keys)) goto out;
+    for (size_t i = 0; i < m; i++) ch->time[i] = src->time[sel[i]];
+    if (src->keys)
+        for (size_t i = 0; i < m; i++) ch->keys[i] = src->keys[sel[i]];
+    for (size_t c = 1; c < ncols; c++) {
+        const struct buf_col *sc = &src->cols[c];
+        if (!sc->present) continue;
+        struct buf_col *dc = &ch->cols[c];
+        size_t es = ctype_size(sc->type);
+        dc->present = 1;
+        dc->type = sc->type;
+        dc->v.f = sl_malloc((m ? m : 1) * es);
+        dc->valid = sl_malloc(m ? m : 1);
+        if (!dc->v.f || !dc->valid) goto out;
+        const char *sv = (const char *)sc->v.f;
+        char *dv = (char *)dc->v.f;
+        for (size_t i = 0; i < m; i++) {
+            memcpy(dv + i * es, sv + (size_t)sel[i] * es, es);
+            dc->valid[i] = sc->valid[sel[i]];
+        }
+    }
+    ch->nrows = m;
+    rc = 0;
+out:
+    if (rc < 0) chunk_release(ch);
+    sl_free(sel);
+    return rc;
+}
+
 struct scan_iter {
     struct engine *e;
     struct cat_table *t;
@@ -487,7 +543,7 @@ static int iter_load(struct scan_iter *it, int64_t ps)
         if (t->files[i].part_start != ps) continue;
         if (t->files[i].max_time < o->min_time || t->files[i].min_time > o->max_time) continue;
         it->stats.files++;
-        rc = load_file(it->e, t, &t->files[i], o, &it->arena, &it->src[it->nsrc++], &it->stats);
+        rc = load_file(it->e, t, &t->files[i], o, &it->src[it->nsrc++], &it->stats);
     }
     if (rc == 0 && bt) {
         pthread_mutex_lock(&bt->lock);
@@ -503,7 +559,16 @@ static int iter_load(struct scan_iter *it, int64_t ps)
     if (rc == 0) {
         for (size_t i = 0; i < it->nsrc; i++)
             if (it->src[i].snap.sid) it->stats.rows_loaded += it->src[i].nrows;
-        rc = merge_sources(t, ps, it->src, it->nsrc, o, &it->ch);
+        if (it->nsrc == 1) {
+            /* one source is already sorted and unique: filter, no merge */
+            if (!o->no_keys && !it->src[0].keys)
+                rc = source_build_keys(t, &it->src[0], &it->arena);
+            if (rc == 0) rc = single_source(t, ps, &it->src[0], o, &it->ch);
+        } else {
+            for (size_t i = 0; i < it->nsrc && rc == 0; i++)
+                if (!it->src[i].keys) rc = source_build_keys(t, &it->src[i], &it->arena);
+            if (rc == 0) rc = merge_sources(t, ps, it->src, it->nsrc, o, &it->ch);
+        }
     }
     if (rc == 0) it->stats.rows_out += it->ch.nrows;
     return rc;

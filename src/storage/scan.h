@@ -63,6 +63,7 @@ struct scan_opts {
     const struct scan_tag_filter *tags;
     size_t ntags;
     int reverse; /* visit partitions newest first */
+    int no_keys; /* the caller does not read scan_chunk.keys (may be NULL) */
 };
 
 /* Sets *o to "everything" (whole time range, all columns, no filters). */

@@ -119,6 +119,12 @@ static int clip(size_t n)
     return (int)(n > 200 ? 200 : n);
 }
 
+/* 1-based column of s in the line (1 when s was unescaped into scratch). */
+static size_t column_of(const struct lp_point *pt, const char *s)
+{
+    return s >= pt->raw && s < pt->raw + pt->raw_len ? (size_t)(s - pt->raw) + 1 : 1;
+}
+
 /* Checks a point against table t (catalog lock held). Fills msg/col on conflict. */
 static enum resolve check_point(struct cat_table *t, const struct lp_point *pt, char *msg,
                                 size_t msglen, size_t *col)
@@ -133,7 +139,7 @@ static enum resolve check_point(struct cat_table *t, const struct lp_point *pt, 
         } else if (c->kind != CAT_COL_TAG) {
             snprintf(msg, msglen, "tag \"%.*s\" on measurement \"%.*s\" already exists as a field",
                      clip(tg->key_len), tg->key, clip(pt->measurement_len), pt->measurement);
-            *col = 1;
+            *col = column_of(pt, tg->key);
             return CONFLICT;
         }
     }
@@ -145,7 +151,7 @@ static enum resolve check_point(struct cat_table *t, const struct lp_point *pt, 
         } else if (c->kind != CAT_COL_FIELD) {
             snprintf(msg, msglen, "field \"%.*s\" on measurement \"%.*s\" already exists as a tag",
                      clip(f->key_len), f->key, clip(pt->measurement_len), pt->measurement);
-            *col = 1;
+            *col = column_of(pt, f->key);
             return CONFLICT;
         } else if (c->type != f->type) {
             snprintf(msg, msglen,
@@ -153,7 +159,7 @@ static enum resolve check_point(struct cat_table *t, const struct lp_point *pt, 
                      "%s, already exists as type %s",
                      clip(f->key_len), f->key, clip(pt->measurement_len), pt->measurement,
                      lp_type_name(f->type), lp_type_name(c->type));
-            *col = 1;
+            *col = column_of(pt, f->key);
             return CONFLICT;
         }
     }

@@ -373,25 +373,31 @@ def test_many_connections():
 
 
 def dribble(s, payload, interval, stop):
-    """Sends payload a byte at a time; returns seconds until the server
-    answered or closed (None if it never did before stop)."""
+    """Sends payload a byte at a time; returns (seconds until the server
+    answered or closed, the first bytes it sent), (None, b"") if it never did
+    before stop."""
     t0 = time.monotonic()
     i = 0
     while time.monotonic() - t0 < stop:
         r, _, _ = select.select([s], [], [], interval)
         if r:
-            return time.monotonic() - t0
+            try:
+                first = s.recv(200)
+            except OSError:
+                first = b""
+            return time.monotonic() - t0, first
         try:
             if i < len(payload):
                 s.send(payload[i:i + 1])
                 i += 1
         except OSError:
-            return time.monotonic() - t0
-    return None
+            return time.monotonic() - t0, b""
+    return None, b""
 
 
 def test_slow_clients():
-    srv = H.Server(["--max-connections", "24", "--request-timeout", "3", "--idle-timeout", "5"])
+    srv = H.Server(["--max-connections", "24", "--request-timeout", "3", "--header-timeout", "3",
+                    "--idle-timeout", "5"])
     # body dribblers: headers complete, then one byte every 0.4 s
     results = {}
 
@@ -419,15 +425,22 @@ def test_slow_clients():
         H.check_eq(st, 204, f"normal write {i} beside 20 slow clients")
     H.check(max(lat) < 2.0, f"normal writes stay fast beside slow clients (max {max(lat):.2f} s)")
     [t.join() for t in ts]
-    body = [results.get(f"b{i}") for i in range(10)]
-    head = [results.get(f"h{i}") for i in range(10)]
+    body = [results.get(f"b{i}", (None, b""))[0] for i in range(10)]
+    body_ans = [results.get(f"b{i}", (None, b""))[1][:12] for i in range(10)]
+    head = [results.get(f"h{i}", (None, b""))[0] for i in range(10)]
     H.check(all(x is not None and x < 3 + 3 for x in body),
             "body dribblers are cut off after --request-timeout 3 (< 6 s)", body)
+    # libmicrohttpd cannot send a response while a body is still arriving, so a client
+    # too slow to finish its body is disconnected without a status line (documented in
+    # docs/operations.md); what matters is that its slot is freed on time.
+    H.check(all(a == b"" or a.startswith(b"HTTP/1.1 408") for a in body_ans),
+            "body dribblers are disconnected (no partial or wrong answer)", body_ans)
     H.check(all(x is not None and x < 3 + 3 for x in head),
-            "header dribblers (slowloris) are cut off after --request-timeout 3 (< 6 s)", head)
+            "header dribblers (slowloris) are cut off after --header-timeout 3 (< 6 s)", head)
 
     # slowloris filling every connection slot must not starve a normal client for long
-    srv2 = H.Server(["--max-connections", "8", "--request-timeout", "3", "--idle-timeout", "5"])
+    srv2 = H.Server(["--max-connections", "8", "--request-timeout", "3", "--header-timeout", "3",
+                     "--idle-timeout", "5"])
     socks = []
     for _ in range(8):
         s = socket.create_connection(("127.0.0.1", srv2.port))

@@ -73,16 +73,26 @@ static void write_file(const char *path, const uint8_t *present, const struct ro
         for (size_t r = 0; r < nrows; r++) {
             const struct row *w = &rows[r];
             switch (id) {
-            case 0: ((int64_t *)vals[k])[r] = w->time; valid[k][r] = 1; break;
+            case 0:
+                ((int64_t *)vals[k])[r] = w->time;
+                valid[k][r] = 1;
+                break;
             case 1:
             case 2: {
                 const char *v = id == 1 ? w->host : w->region;
-                ((struct pq_str *)vals[k])[r] = (struct pq_str){v ? v : "", v ? (uint32_t)strlen(v) : 0};
+                ((struct pq_str *)vals[k])[r] =
+                    (struct pq_str){v ? v : "", v ? (uint32_t)strlen(v) : 0};
                 valid[k][r] = v != NULL;
                 break;
             }
-            case 3: ((double *)vals[k])[r] = w->usage; valid[k][r] = (uint8_t)w->has_usage; break;
-            case 4: ((int64_t *)vals[k])[r] = w->n; valid[k][r] = (uint8_t)w->has_n; break;
+            case 3:
+                ((double *)vals[k])[r] = w->usage;
+                valid[k][r] = (uint8_t)w->has_usage;
+                break;
+            case 4:
+                ((int64_t *)vals[k])[r] = w->n;
+                valid[k][r] = (uint8_t)w->has_n;
+                break;
             case 5:
                 ((struct pq_str *)vals[k])[r] =
                     (struct pq_str){w->s ? w->s : "", w->s ? (uint32_t)strlen(w->s) : 0};
@@ -142,8 +152,14 @@ static void read_back(const char *path, struct readback *rb)
                     rb->has_region[o] = ok;
                     if (ok) snprintf(rb->region[o], 16, "%.*s", (int)ps->len, ps->ptr);
                     break;
-                case 3: rb->has_usage[o] = ok; rb->usage[o] = ((double *)b.values)[i]; break;
-                case 4: rb->has_n[o] = ok; rb->nval[o] = ((int64_t *)b.values)[i]; break;
+                case 3:
+                    rb->has_usage[o] = ok;
+                    rb->usage[o] = ((double *)b.values)[i];
+                    break;
+                case 4:
+                    rb->has_n[o] = ok;
+                    rb->nval[o] = ((int64_t *)b.values)[i];
+                    break;
                 case 5:
                     rb->has_s[o] = ok;
                     if (ok) snprintf(rb->s[o], 16, "%.*s", (int)ps->len, ps->ptr);
@@ -195,7 +211,8 @@ static void test_merge_newest_wins(void **state)
     /* inputs in any order: seq decides */
     struct merge_input in[] = {{p3, 7}, {p1, 3}, {p2, 5}};
     struct merge_result mr;
-    assert_int_equal(storage_merge_files("db", "cpu", schema, NCOLS, in, 3, INT64_MIN, out, &mr), 0);
+    assert_int_equal(storage_merge_files("db", "cpu", schema, NCOLS, in, 3, INT64_MIN, out, &mr),
+                     0);
     assert_int_equal(mr.rows, 6);
     assert_int_equal(mr.min_time, 5);
     assert_int_equal(mr.max_time, 20);
@@ -240,13 +257,15 @@ static void test_merge_bounded_memory(void **state)
     char paths[FILES][128], out[128];
     struct row *rows = calloc(N, sizeof(*rows));
     char hosts[10][8];
-    for (int h = 0; h < 10; h++) snprintf(hosts[h], sizeof(hosts[h]), "h%d", h);
+    for (int h = 0; h < 10; h++)
+        snprintf(hosts[h], sizeof(hosts[h]), "h%d", h);
     for (int f = 0; f < FILES; f++) {
         /* file f holds times f, f+FILES/2, ... with overlap between files 0/2 and 1/3 */
         for (int i = 0; i < N; i++) {
             int h = i / (N / 10);
-            rows[i] = (struct row){hosts[h], NULL, (int64_t)(i % (N / 10)) * 2 + (f % 2), 1,
-                                   (double)f, 1, f * 1000000 + i, NULL};
+            rows[i] = (struct row){
+                hosts[h],        NULL, (int64_t)(i % (N / 10)) * 2 + (f % 2), 1, (double)f, 1,
+                f * 1000000 + i, NULL};
         }
         snprintf(paths[f], sizeof(paths[f]), "%s/m%d.parquet", dir, f);
         write_file(paths[f], pres, rows, N, RG);
@@ -255,8 +274,8 @@ static void test_merge_bounded_memory(void **state)
     free(rows);
     path_of(out, sizeof(out), "merged.parquet");
     struct merge_result mr;
-    assert_int_equal(storage_merge_files("db", "cpu", schema, NCOLS, in, FILES, INT64_MIN, out, &mr),
-                     0);
+    assert_int_equal(
+        storage_merge_files("db", "cpu", schema, NCOLS, in, FILES, INT64_MIN, out, &mr), 0);
     assert_int_equal(mr.rows, 2 * N); /* files 0 and 2 (and 1 and 3) overlap exactly */
     assert_true(mr.peak_rows_held <= FILES * RG);
     /* newest wins: every value comes from file 2 (even times) or 3 (odd times) */
@@ -369,7 +388,8 @@ static int sum_cb(void *arg, const struct cat_table *t, const struct scan_chunk 
     struct cat_column *col = cat_table_column_get((struct cat_table *)t, "v", 1);
     s->rows += c->nrows;
     for (size_t r = 0; col && col->id < c->ncols && r < c->nrows; r++)
-        if (c->cols[col->id].present && c->cols[col->id].valid[r]) s->sum += c->cols[col->id].v.f[r];
+        if (c->cols[col->id].present && c->cols[col->id].valid[r])
+            s->sum += c->cols[col->id].v.f[r];
     return 0;
 }
 

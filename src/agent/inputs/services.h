@@ -75,6 +75,11 @@ int nginx_parse_status(const char *text, size_t len, struct metric *m);
  * current time for rdb_last_save_time_elapsed. */
 int redis_parse_info(const char *text, size_t len, const char *server, const char *port,
                      int64_t now_ns, struct metric_list *out);
+/* exec: splits a command line into words like a POSIX shell without
+ * expansion ('…', "…", backslash); *argv is NULL-terminated, every string
+ * and the array sl_free'd by the caller. SL_EINVAL on unterminated quotes
+ * or no words. */
+int exec_split_words(const char *cmd, char ***argv, size_t *argc);
 /* The postgresql server tag: the address without password/sslcert/sslkey/
  * sslmode/sslrootcert (Telegraf's SanitizedAddress). */
 int postgresql_sanitize_address(const char *addr, char *out, size_t cap);

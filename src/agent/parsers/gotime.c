@@ -12,6 +12,7 @@
  * offsets are ambiguous; numeric offsets are applied.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,15 @@ static int64_t unix_unit(const char *layout)
     if (!strcmp(layout, "unix_ms")) return SL_NS_PER_MS;
     if (!strcmp(layout, "unix_us")) return SL_NS_PER_US;
     if (!strcmp(layout, "unix_ns")) return 1;
+    return 0;
+}
+
+int parser_time_parse_int(const char *layout, int64_t v, int64_t *ns)
+{
+    int64_t unit = unix_unit(layout);
+    if (!unit) return SL_EINVAL;
+    if (v > INT64_MAX / unit || v < INT64_MIN / unit) return SL_ERANGE;
+    *ns = v * unit;
     return 0;
 }
 

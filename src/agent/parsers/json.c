@@ -96,23 +96,7 @@ static int value_time(struct parser *p, json_t *v, int64_t *ns)
 {
     if (json_is_string(v))
         return parser_time_parse(p->time_format, json_string_value(v), json_string_length(v), ns);
-    if (json_is_integer(v)) {
-        /* exact integer arithmetic: a double loses ns digits */
-        int64_t unit, x = (int64_t)json_integer_value(v);
-        if (!strcmp(p->time_format, "unix_ns"))
-            unit = 1;
-        else if (!strcmp(p->time_format, "unix_us"))
-            unit = 1000;
-        else if (!strcmp(p->time_format, "unix_ms"))
-            unit = 1000000;
-        else if (!strcmp(p->time_format, "unix"))
-            unit = 1000000000;
-        else
-            return SL_EINVAL;
-        if (x > INT64_MAX / unit || x < INT64_MIN / unit) return SL_ERANGE;
-        *ns = x * unit;
-        return 0;
-    }
+    if (json_is_integer(v)) return parser_time_parse_int(p->time_format, (int64_t)json_integer_value(v), ns);
     if (json_is_number(v)) return parser_time_parse_number(p->time_format, json_number_value(v), ns);
     return SL_EINVAL;
 }

@@ -75,6 +75,8 @@ int parser_parse(struct parser *p, const char *buf, size_t len, int64_t now_ns,
  * zone are UTC. Returns 0 or SL_EINVAL. Used by json and by processors. */
 int parser_time_parse(const char *layout, const char *s, size_t n, int64_t *ns);
 int parser_time_parse_number(const char *layout, double v, int64_t *ns);
+/* Exact integer form of the unix layouts (a double loses ns digits). */
+int parser_time_parse_int(const char *layout, int64_t v, int64_t *ns);
 
 /* Go's float formatting: %v (shortest, exponent form outside [1e-4, 1e21),
  * "+Inf", "NaN") and FormatFloat 'f' -1 (shortest, never an exponent). */

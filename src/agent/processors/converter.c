@@ -194,13 +194,13 @@ static int put_converted(struct metric *m, const char *key, const struct metric_
     switch (to) {
     case C_STRING:
         switch (src->type) {
-        case LP_STRING: return 1;
+        case LP_STRING: snprintf(buf, sizeof(buf), "%s", ""); break;
         case LP_INTEGER: snprintf(buf, sizeof(buf), "%" PRId64, src->v.i); break;
         case LP_UNSIGNED: snprintf(buf, sizeof(buf), "%" PRIu64, src->v.u); break;
         case LP_FLOAT: parser_go_float_f(src->v.f, buf, sizeof(buf)); break;
         case LP_BOOLEAN: snprintf(buf, sizeof(buf), "%s", src->v.b ? "true" : "false"); break;
         }
-        rc = metric_add_string(m, key, buf);
+        rc = metric_add_string(m, key, src->type == LP_STRING ? src->v.s : buf);
         break;
     case C_INTEGER:
         switch (src->type) {
@@ -265,12 +265,12 @@ static int set_time(struct metric *m, const char *fmt, const struct metric_field
     int rc;
     if (f->type == LP_STRING)
         rc = parser_time_parse(fmt, f->v.s, strlen(f->v.s), &t);
-    else if (f->type == LP_INTEGER && !strcmp(fmt, "unix_ns"))
-        t = f->v.i, rc = 0;
-    else if (f->type == LP_INTEGER || f->type == LP_UNSIGNED || f->type == LP_FLOAT)
-        rc = parser_time_parse_number(
-            fmt, f->type == LP_FLOAT ? f->v.f : f->type == LP_INTEGER ? (double)f->v.i : (double)f->v.u,
-            &t);
+    else if (f->type == LP_INTEGER)
+        rc = parser_time_parse_int(fmt, f->v.i, &t);
+    else if (f->type == LP_UNSIGNED && f->v.u <= INT64_MAX)
+        rc = parser_time_parse_int(fmt, (int64_t)f->v.u, &t);
+    else if (f->type == LP_FLOAT)
+        rc = parser_time_parse_number(fmt, f->v.f, &t);
     else
         rc = SL_EINVAL;
     if (rc == 0) m->time = t;

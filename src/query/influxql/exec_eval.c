@@ -300,8 +300,11 @@ static int eval(struct xeval *ev, const struct iql_expr *e, const struct xrow *r
         if (e->u.ref.type != IQL_TYPE_FIELD) {
             int ti = xt_tag_index(r->tb, nm);
             const char *v = ti >= 0 ? r->s->tagv[ti] : NULL;
-            o->kind = IQLV_STR; /* a missing tag compares as the empty string */
-            o->u.s = v ? v : "";
+            /* a missing tag compares as the empty string */
+            if (ti >= 0 || ev->where) {
+                o->kind = IQLV_STR;
+                o->u.s = v ? v : "";
+            }
         }
         return 0;
     }

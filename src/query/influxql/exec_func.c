@@ -145,6 +145,21 @@ int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, si
         *sel = best;
         return 0;
     }
+    if (!strcmp(nm, "mode")) {
+        qsort(pts, n, sizeof(*pts), cmp_pt_val);
+        size_t best = 0, bestc = 0;
+        for (size_t i = 0; i < n;) {
+            size_t j = i;
+            while (j < n && xval_cmp(&pts[j].v, &pts[i].v) == 0) j++;
+            if (j - i > bestc) {
+                bestc = j - i;
+                best = i;
+            }
+            i = j;
+        }
+        *out = pts[best].v;
+        return 0;
+    }
     /* the rest work on numeric values */
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -215,21 +230,6 @@ int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, si
             set_f(out, num(&pts[n / 2 - 1].v) + (num(&pts[n / 2].v) - num(&pts[n / 2 - 1].v)) / 2);
         return 0;
     }
-    if (!strcmp(nm, "mode")) {
-        qsort(pts, n, sizeof(*pts), cmp_pt_val);
-        size_t best = 0, bestc = 0;
-        for (size_t i = 0; i < n;) {
-            size_t j = i;
-            while (j < n && xval_cmp(&pts[j].v, &pts[i].v) == 0) j++;
-            if (j - i > bestc) {
-                bestc = j - i;
-                best = i;
-            }
-            i = j;
-        }
-        *out = pts[best].v;
-        return 0;
-    }
     if (!strcmp(nm, "percentile")) {
         double p;
         if (num_arg(ev, call, 1, &p) < 0) return SL_EINVAL;
@@ -243,6 +243,55 @@ int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, si
         return 0;
     }
     return xerr_set(ev->err, "undefined function %s()", nm);
+}
+
+int xfunc_integral_windows(struct xeval *ev, const struct iql_expr *call, const struct xpt *pts,
+                           size_t n, int64_t iv, int64_t off, int64_t *wstart, double *sums,
+                           size_t *nw)
+{
+    double unit = 1e9;
+    if (call->u.call.nargs > 1) {
+        const struct iql_expr *u = call->u.call.args[1];
+        if (u->kind != IQL_EXPR_DURATION)
+            return xerr_set(ev->err, "second argument must be a duration");
+        unit = (double)u->u.i;
+        if (unit <= 0) return xerr_set(ev->err, "integral unit must be positive");
+    }
+    *nw = 0;
+    if (n == 0) return 0;
+    /* InfluxDB 1.x's integral reducer: one pass over the ordered points; at
+     * a window boundary the area up to the window end is interpolated and
+     * the rest (to the next point) is counted in the next point's window */
+    int64_t ws = pts[0].t - off, pt = pts[0].t;
+    ws = (ws / iv - (ws % iv < 0)) * iv + off;
+    double pv = num(&pts[0].v), sum = 0;
+    for (size_t i = 1; i < n; i++) {
+        double v = num(&pts[i].v);
+        if (pts[i].t == pt) {
+            pv = v;
+            continue;
+        }
+        if (pts[i].t >= ws + iv) {
+            int64_t we = ws + iv;
+            if (pt != we) {
+                double val = pv + (v - pv) * ((double)(we - pt) / (double)(pts[i].t - pt));
+                sum += 0.5 * (val + pv) * ((double)(we - pt) / unit);
+                pv = val;
+                pt = we;
+            }
+            wstart[*nw] = ws;
+            sums[(*nw)++] = sum;
+            int64_t d = pts[i].t - off;
+            ws = (d / iv - (d % iv < 0)) * iv + off;
+            sum = 0;
+        }
+        sum += 0.5 * (v + pv) * ((double)(pts[i].t - pt) / unit);
+        pv = v;
+        pt = pts[i].t;
+    }
+    wstart[*nw] = ws;
+    sums[(*nw)++] = sum;
+    return 0;
 }
 
 int xfunc_multi(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, size_t n,

@@ -53,6 +53,7 @@ struct xeval {
     int64_t now;
     struct xre_cache *re;
     struct xerr *err;
+    bool where; /* a name that is neither field nor tag compares as '' (else null) */
 };
 int xeval_row(struct xeval *ev, const struct iql_expr *e, const struct xrow *r, struct iql_val *out);
 bool xval_truthy(const struct iql_val *v);
@@ -92,6 +93,11 @@ bool xfunc_is_multirow(const char *name); /* top, bottom, distinct, sample */
  * of the selected point for selectors (-1 otherwise). */
 int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, size_t n,
               struct iql_val *out, long *sel);
+/* integral() with GROUP BY time as 1.x computes it across windows: numeric
+ * points in time order; fills window starts and sums (n entries at most). */
+int xfunc_integral_windows(struct xeval *ev, const struct iql_expr *call, const struct xpt *pts,
+                           size_t n, int64_t iv, int64_t off, int64_t *wstart, double *sums,
+                           size_t *nw);
 /* Multi-row functions: fills rows (times and values); *nout rows. */
 int xfunc_multi(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, size_t n,
                 int64_t bucket_t, struct xpt **out, size_t *nout);

@@ -185,7 +185,9 @@ static int on_chunk(void *ctx, const struct cat_table *t, const struct scan_chun
         if (c->cond) {
             struct xrow row = {tb, s, s->n - 1};
             struct iql_val res;
+            c->ev->where = true;
             int rc = xeval_row(c->ev, c->cond, &row, &res);
+            c->ev->where = false;
             if (rc < 0) return rc;
             if (!xval_truthy(&res)) s->n--;
         }

@@ -337,7 +337,7 @@ static int show_rps(struct iql_exec_ctx *x, const char *db, struct iql_result *o
 int xmeta_run(struct iql_exec_ctx *x, const struct iql_stmt *st, struct iql_result *out,
               struct xerr *err)
 {
-    struct xeval ev = {x->arena, x->now_ns, NULL, err};
+    struct xeval ev = {.a = x->arena, .now = x->now_ns, .err = err};
     const char *db = NULL;
     int rc = 0;
     switch (st->kind) {

@@ -209,7 +209,17 @@ static int expand_fields(struct sel_state *st)
             (e->u.call.args[0]->kind == IQL_EXPR_WILDCARD ||
              e->u.call.args[0]->kind == IQL_EXPR_REGEX)) {
             const struct iql_expr *w = e->u.call.args[0];
-            for (size_t j = 0; j < tb->nf; j++) {
+            size_t *ord = aalloc(a, tb->nf * sizeof(size_t));
+            if (!ord) return SL_ENOMEM;
+            for (size_t j = 0; j < tb->nf; j++) ord[j] = j;
+            for (size_t j = 1; j < tb->nf; j++) /* by name, as 1.x expands */
+                for (size_t k = j; k > 0 && strcmp(tb->fname[ord[k - 1]], tb->fname[ord[k]]) > 0; k--) {
+                    size_t t = ord[k];
+                    ord[k] = ord[k - 1];
+                    ord[k - 1] = t;
+                }
+            for (size_t jj = 0; jj < tb->nf; jj++) {
+                size_t j = ord[jj];
                 if (w->kind == IQL_EXPR_REGEX) {
                     int m = xre_match(st->ev, w->u.s, tb->fname[j]);
                     if (m < 0) return m;
@@ -242,6 +252,13 @@ static int expand_fields(struct sel_state *st)
         f[n].expr = e;
         f[n].name = field_name(a, e, sel->fields[i].alias);
         if (!f[n++].name) return SL_ENOMEM;
+        /* top(x, tag..., N) / bottom(...): the tags become columns after it */
+        if (e->kind == IQL_EXPR_CALL && (!strcmp(e->u.call.name, "top") || !strcmp(e->u.call.name, "bottom")))
+            for (size_t k = 1; k + 1 < e->u.call.nargs && n < cap; k++)
+                if (e->u.call.args[k]->kind == IQL_EXPR_VARREF) {
+                    f[n].expr = e->u.call.args[k];
+                    f[n++].name = e->u.call.args[k]->u.ref.name;
+                }
     }
     /* de-duplicate names: x, x_1, x_2 */
     for (size_t i = 0; i < n; i++) {
@@ -549,6 +566,68 @@ static int agg_eval(struct bctx *b, const struct iql_expr *e, struct iql_val *o,
     }
 }
 
+struct tagpt {
+    const char *key;
+    struct xpt p;
+};
+
+static int cmp_tagpt_top(const void *a, const void *b)
+{
+    const struct tagpt *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c) return c;
+    c = xval_cmp(&y->p.v, &x->p.v);
+    if (c) return c;
+    return (x->p.t > y->p.t) - (x->p.t < y->p.t);
+}
+
+static int cmp_tagpt_bottom(const void *a, const void *b)
+{
+    const struct tagpt *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c) return c;
+    c = xval_cmp(&x->p.v, &y->p.v);
+    if (c) return c;
+    return (x->p.t > y->p.t) - (x->p.t < y->p.t);
+}
+
+/* top(x, tag..., N): keeps the best point of each distinct tag combination. */
+static int best_per_tags(struct sel_state *st, const struct group *g, const struct iql_expr *call,
+                         struct xpt *pts, size_t *n)
+{
+    const char *fn = call->u.call.name;
+    if ((strcmp(fn, "top") && strcmp(fn, "bottom")) || call->u.call.nargs < 3 || *n == 0) return 0;
+    struct sl_arena *a = st->x->arena;
+    struct tagpt *tp = aalloc(a, *n * sizeof(*tp));
+    if (!tp) return SL_ENOMEM;
+    struct sl_buf kb;
+    sl_buf_init(&kb, 0);
+    for (size_t i = 0; i < *n; i++) {
+        const struct xseries *s = g->ser[g->pts[pts[i].ref].s];
+        sl_buf_reset(&kb);
+        for (size_t k = 1; k + 1 < call->u.call.nargs; k++) {
+            const struct iql_expr *ta = call->u.call.args[k];
+            int ti = ta->kind == IQL_EXPR_VARREF ? xt_tag_index(st->tb, ta->u.ref.name) : -1;
+            const char *v = ti >= 0 && s->tagv[ti] ? s->tagv[ti] : "";
+            sl_buf_adds(&kb, v);
+            sl_buf_addc(&kb, '\x01');
+        }
+        tp[i].key = sl_arena_strndup(a, kb.ptr ? kb.ptr : "", kb.len);
+        tp[i].p = pts[i];
+        if (!tp[i].key) {
+            sl_buf_release(&kb);
+            return SL_ENOMEM;
+        }
+    }
+    sl_buf_release(&kb);
+    qsort(tp, *n, sizeof(*tp), strcmp(fn, "top") == 0 ? cmp_tagpt_top : cmp_tagpt_bottom);
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (i == 0 || strcmp(tp[i].key, tp[i - 1].key)) pts[k++] = tp[i].p;
+    *n = k;
+    return 0;
+}
+
 static int64_t window_start(int64_t t, int64_t iv, int64_t off)
 {
     int64_t d = t - off;
@@ -608,6 +687,8 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
             if (rc < 0) return rc;
             struct xpt *res;
             size_t nres;
+            rc = best_per_tags(st, g, call, scratch, &n);
+            if (rc < 0) return rc;
             rc = xfunc_multi(st->ev, call, scratch, n, bs, &res, &nres);
             if (rc < 0) return rc;
             for (size_t k = 0; k < nres; k++) {
@@ -644,6 +725,33 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
     bool *empty = aalloc(a, maxrows * nf);
     bool *keep = aalloc(a, maxrows);
     if (!times || !vals || !empty || !keep) return SL_ENOMEM;
+    /* integral() with GROUP BY time spans windows (1.x): computed in one pass */
+    int64_t **iw_start = aalloc(a, nf * sizeof(int64_t *));
+    double **iw_sum = aalloc(a, nf * sizeof(double *));
+    size_t *iw_n = aalloc(a, nf * sizeof(size_t)), *iw_cur = aalloc(a, nf * sizeof(size_t));
+    if (!iw_start || !iw_sum || !iw_n || !iw_cur) return SL_ENOMEM;
+    for (size_t f = 0; f < nf; f++) {
+        const struct iql_expr *e = st->f[f].expr;
+        iw_n[f] = iw_cur[f] = 0;
+        iw_start[f] = NULL;
+        if (iv <= 0 || e->kind != IQL_EXPR_CALL || strcmp(e->u.call.name, "integral") ||
+            e->u.call.nargs < 1)
+            continue;
+        struct bctx b = {st, g, 0, g->npts, 0, scratch, false, -1};
+        size_t n;
+        int rc = gather(&b, e->u.call.args[0], &n);
+        if (rc < 0) return rc;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (scratch[i].v.kind == IQLV_FLOAT || scratch[i].v.kind == IQLV_INT ||
+                scratch[i].v.kind == IQLV_UINT)
+                scratch[k++] = scratch[i];
+        iw_start[f] = aalloc(a, (k + 1) * sizeof(int64_t));
+        iw_sum[f] = aalloc(a, (k + 1) * sizeof(double));
+        if (!iw_start[f] || !iw_sum[f]) return SL_ENOMEM;
+        rc = xfunc_integral_windows(st->ev, e, scratch, k, iv, off, iw_start[f], iw_sum[f], &iw_n[f]);
+        if (rc < 0) return rc;
+    }
     size_t pi = 0;
     bool lone_selector = iv == 0 && st->ncalls == 1 && st->single_selector &&
                          xfunc_is_selector(st->single_selector->u.call.name);
@@ -665,6 +773,16 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
                 const struct iql_expr *e = st->f[f].expr;
                 bool bare = e->kind == IQL_EXPR_VARREF;
                 if ((pass == 0) == bare) continue;
+                if (iw_start[f]) {
+                    while (iw_cur[f] < iw_n[f] && iw_start[f][iw_cur[f]] < bs) iw_cur[f]++;
+                    bool hit = iw_cur[f] < iw_n[f] && iw_start[f][iw_cur[f]] == bs;
+                    struct iql_val *v = &vals[bi * nf + f];
+                    v->kind = hit ? IQLV_FLOAT : IQLV_NULL;
+                    if (hit) v->u.f = iw_sum[f][iw_cur[f]];
+                    empty[bi * nf + f] = !hit;
+                    if (hit) anyf = true;
+                    continue;
+                }
                 if (e->kind == IQL_EXPR_CALL && xfunc_is_transform(e->u.call.name)) {
                     if (e->u.call.nargs < 1)
                         return xerr_set(st->err, "invalid number of arguments for %s",
@@ -831,7 +949,9 @@ static int table_from_result(struct sel_state *st, const struct iql_result *r, c
             if (cond) {
                 struct xrow xr = {tb, xs, xs->n - 1};
                 struct iql_val res;
+                st->ev->where = true;
                 int rc = xeval_row(st->ev, cond, &xr, &res);
+                st->ev->where = false;
                 if (rc < 0) return rc;
                 if (!xval_truthy(&res)) xs->n--;
             }
@@ -950,7 +1070,7 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
                 int64_t outer_max, struct iql_result *out, struct xerr *err)
 {
     struct sl_arena *a = x->arena;
-    struct xeval ev = {a, x->now_ns, NULL, err};
+    struct xeval ev = {.a = a, .now = x->now_ns, .err = err};
     struct sel_state st;
     memset(&st, 0, sizeof(st));
     st.x = x;
@@ -1041,6 +1161,13 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
             if ((rc = dims_for(&st)) < 0 || (rc = run_table(&st)) < 0) goto done;
         }
     }
+    /* ORDER BY time DESC also reverses the series order (1.x) */
+    if (sel->order_desc)
+        for (size_t i = 0; i < st.nout / 2; i++) {
+            struct iql_series t = st.out[i];
+            st.out[i] = st.out[st.nout - 1 - i];
+            st.out[st.nout - 1 - i] = t;
+        }
     /* SLIMIT / SOFFSET */
     {
         size_t so = sel->soffset > 0 ? (size_t)sel->soffset : 0;

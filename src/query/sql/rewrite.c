@@ -469,7 +469,7 @@ int sql_rewrite_query(const char *q, size_t len, struct sql_rewrite *rw, char *e
         if (rc > 0) rc = 0;
         goto out;
     }
-    const char *pos = k < ns ? t[k].p : q + len; /* text before pos is emitted */
+    const char *pos = k == 0 ? q : k < ns ? t[k].p : q + len; /* text before pos is emitted */
     int between = 0;  /* literals still to convert in `time BETWEEN a AND b` */
     int in_list = 0;  /* inside `time IN (...)` */
     for (; k < ns; k++) {

@@ -436,6 +436,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str,
     o.tags = c->tags;
     o.ntags = c->ntags;
     o.reverse = c->ordered < 0;
+    o.no_keys = 1;
     if (empty) {
         c->eof = 1;
         return SQLITE_OK;
