@@ -547,7 +547,9 @@ int agent_open_buffers(struct agent *a)
         char dir[4096], err[512] = "";
         output_buffer_dir(a, o, dir, sizeof(dir));
         struct disk_buffer *d = NULL;
-        int rc = disk_buffer_open(dir, (uint64_t)(a->buffer_disk_max_size > 0 ? a->buffer_disk_max_size : 0), &d, err, sizeof(err));
+        int rc = disk_buffer_open(
+            dir, (uint64_t)(a->buffer_disk_max_size > 0 ? a->buffer_disk_max_size : 0), &d, err,
+            sizeof(err));
         if (rc < 0) {
             sl_error("agent", "%s", *err ? err : sl_strerror(rc));
             return rc;

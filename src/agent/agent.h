@@ -43,8 +43,8 @@ struct agent_acc {
     struct agent *agent;
     struct agent_input *input;           /* NULL for aggregator output */
     struct agent_aggregator *aggregator; /* set for aggregator output */
-    int64_t now;               /* gather time, rounded */
-    struct metric_list *sink;  /* when set, metrics are collected here raw */
+    int64_t now;                         /* gather time, rounded */
+    struct metric_list *sink;            /* when set, metrics are collected here raw */
 };
 
 struct agent_input {

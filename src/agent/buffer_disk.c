@@ -310,8 +310,10 @@ static int recover(struct disk_buffer *d, char *err, size_t errcap)
         int r = s->seq < d->ack.seq ? 1 : scan_segment(d, s, &idx);
         if (r == SL_EIO) return r;
         if (r != 0 || s->records == 0 || (s->seq == d->ack.seq && idx == s->records)) {
-            if (r == SL_ECORRUPT) sl_warn("agent", "disk buffer %s: segment %016" PRIx64
-                                          " is not a segment file, removed", d->dir, s->seq);
+            if (r == SL_ECORRUPT)
+                sl_warn("agent",
+                        "disk buffer %s: segment %016" PRIx64 " is not a segment file, removed",
+                        d->dir, s->seq);
             seg_path(d, s->seq, path, sizeof(path));
             unlink(path);
             memmove(s, s + 1, (d->nsegs - i - 1) * sizeof(*s));
@@ -471,8 +473,7 @@ static int read_one(struct disk_buffer *d, struct metric **m, int *lost)
     }
     sl_buf_reset(&d->scratch);
     if (sl_buf_reserve(&d->scratch, n + 1) < 0) return SL_ENOMEM;
-    if (sl_pread_full(d->rd_fd, d->scratch.ptr, n, (off_t)(d->rd.off + REC_HDR)) < 0)
-        return SL_EIO;
+    if (sl_pread_full(d->rd_fd, d->scratch.ptr, n, (off_t)(d->rd.off + REC_HDR)) < 0) return SL_EIO;
     d->rd.off += REC_HDR + n;
     if (sl_crc32c(0, d->scratch.ptr, n) != crc) {
         *lost = 1;
@@ -560,8 +561,9 @@ int disk_buffer_ack(struct disk_buffer *d, size_t n)
         d->ack_index = 0;
     }
     int rc = ack_persist(d);
-    if (rc < 0) sl_error("agent", "disk buffer %s: cannot persist the acknowledgement: %s", d->dir,
-                         sl_strerror(rc));
+    if (rc < 0)
+        sl_error("agent", "disk buffer %s: cannot persist the acknowledgement: %s", d->dir,
+                 sl_strerror(rc));
     while (d->nsegs > 1 && d->segs[0].seq < d->ack.seq)
         drop_head(d, 0);
     return rc;

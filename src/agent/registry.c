@@ -30,6 +30,7 @@ const struct agent_input_ops *const agent_inputs[] = {
     &input_nginx,
     &input_postgresql,
     &input_processes,
+    &input_prometheus,
     &input_redis,
     &input_system,
     &input_tail,
@@ -37,7 +38,8 @@ const struct agent_input_ops *const agent_inputs[] = {
 };
 
 const struct agent_processor_ops *const agent_processors[] = {
-    &processor_converter, &processor_enum, &processor_filter, &processor_pivot, &processor_rename, NULL,
+    &processor_converter, &processor_enum,   &processor_filter,
+    &processor_pivot,     &processor_rename, NULL,
 };
 
 const struct agent_aggregator_ops *const agent_aggregators[] = {

@@ -90,7 +90,8 @@ static void pretty_line(struct sl_buf *b, const size_t *w, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         sl_buf_addc(b, '+');
-        for (size_t k = 0; k < w[i] + 2; k++) sl_buf_addc(b, '-');
+        for (size_t k = 0; k < w[i] + 2; k++)
+            sl_buf_addc(b, '-');
     }
     sl_buf_adds(b, "+\n");
 }
@@ -101,7 +102,8 @@ static void pretty_row(struct sl_buf *b, const char **cells, const size_t *w, si
         sl_buf_adds(b, "| ");
         const char *c = cells[i] ? cells[i] : "";
         sl_buf_adds(b, c);
-        for (size_t k = strlen(c); k < w[i] + 1; k++) sl_buf_addc(b, ' ');
+        for (size_t k = strlen(c); k < w[i] + 1; k++)
+            sl_buf_addc(b, ' ');
     }
     sl_buf_adds(b, "|\n");
 }
@@ -119,8 +121,10 @@ static int encode(struct sl_arena *a, const struct iql_result *res, size_t nres,
             if (s->name) rc = colset_add(a, &cs, "iox::measurement");
             for (size_t c = 0; c < s->ncols && rc == 0; c++)
                 if (!strcmp(s->cols[c], "time")) rc = colset_add(a, &cs, "time");
-            for (size_t t = 0; t < s->ntags && rc == 0; t++) rc = colset_add(a, &cs, s->tag_keys[t]);
-            for (size_t c = 0; c < s->ncols && rc == 0; c++) rc = colset_add(a, &cs, s->cols[c]);
+            for (size_t t = 0; t < s->ntags && rc == 0; t++)
+                rc = colset_add(a, &cs, s->tag_keys[t]);
+            for (size_t c = 0; c < s->ncols && rc == 0; c++)
+                rc = colset_add(a, &cs, s->cols[c]);
         }
     if (rc < 0) return rc;
     struct sl_buf cell;
@@ -186,8 +190,10 @@ static int encode(struct sl_arena *a, const struct iql_result *res, size_t nres,
                             sl_buf_reset(&cell);
                             cell_text(&cell, &v, false);
                             t = sl_arena_strndup(a, cell.ptr ? cell.ptr : "", cell.len);
-                            if (!t) rc = SL_ENOMEM;
-                            else if (strlen(t) > w[c]) w[c] = strlen(t);
+                            if (!t)
+                                rc = SL_ENOMEM;
+                            else if (strlen(t) > w[c])
+                                w[c] = strlen(t);
                         }
                         cells[(row + 1) * cs.n + c] = t;
                     }
@@ -201,7 +207,8 @@ static int encode(struct sl_arena *a, const struct iql_result *res, size_t nres,
         pretty_line(b, w, cs.n);
         pretty_row(b, cells, w, cs.n);
         pretty_line(b, w, cs.n);
-        for (size_t r = 0; r < nrows; r++) pretty_row(b, cells + (r + 1) * cs.n, w, cs.n);
+        for (size_t r = 0; r < nrows; r++)
+            pretty_row(b, cells + (r + 1) * cs.n, w, cs.n);
         pretty_line(b, w, cs.n);
     }
     sl_buf_release(&cell);
@@ -244,10 +251,14 @@ void api_query_influxql(struct api_server *s, struct http_req *req, struct http_
         goto out;
     }
     enum q3_fmt f;
-    if (!fmt || !strcmp(fmt, "json")) f = Q3_JSON;
-    else if (!strcmp(fmt, "jsonl")) f = Q3_JSONL;
-    else if (!strcmp(fmt, "csv")) f = Q3_CSV;
-    else if (!strcmp(fmt, "pretty")) f = Q3_PRETTY;
+    if (!fmt || !strcmp(fmt, "json"))
+        f = Q3_JSON;
+    else if (!strcmp(fmt, "jsonl"))
+        f = Q3_JSONL;
+    else if (!strcmp(fmt, "csv"))
+        f = Q3_CSV;
+    else if (!strcmp(fmt, "pretty"))
+        f = Q3_PRETTY;
     else {
         http_resp_error(resp, 400,
                         "unsupported format for InfluxQL: use json, jsonl, csv or pretty");

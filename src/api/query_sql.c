@@ -136,12 +136,8 @@ void api_query_sql(struct api_server *s, struct http_req *req, struct http_resp 
         }
     }
     if (parse_params(pv, &params, &nparams, resp) < 0) goto out;
-    struct sql_request r = {.db = db,
-                            .q = q,
-                            .qlen = strlen(q),
-                            .format = f,
-                            .params = params,
-                            .nparams = nparams};
+    struct sql_request r = {
+        .db = db, .q = q, .qlen = strlen(q), .format = f, .params = params, .nparams = nparams};
     char err[1024];
     resp->body.max = QUERY_SQL_MAX_RESULT;
     int rc = sql_execute(s->eng, &r, &resp->body, err, sizeof(err));

@@ -240,7 +240,8 @@ void api_query_v1(struct api_server *s, struct http_req *req, struct http_resp *
     if (accept && (strstr(accept, "application/csv") || strstr(accept, "text/csv"))) {
         resp->content_type = "text/csv";
         bool started = false;
-        for (size_t i = 0; i < nres; i++) iql_out_csv_result(b, &res[i], div, &started, NULL, NULL);
+        for (size_t i = 0; i < nres; i++)
+            iql_out_csv_result(b, &res[i], div, &started, NULL, NULL);
         goto out;
     }
     resp->content_type = "application/json";
@@ -260,8 +261,10 @@ void api_query_v1(struct api_server *s, struct http_req *req, struct http_resp *
         iql_out_json_result(o, i, &res[i], div);
     }
     sl_buf_adds(o, "]}");
-    if (o == &tmp) iql_out_json_pretty(tmp.ptr, tmp.len, b);
-    else sl_buf_addc(b, '\n');
+    if (o == &tmp)
+        iql_out_json_pretty(tmp.ptr, tmp.len, b);
+    else
+        sl_buf_addc(b, '\n');
     sl_buf_release(&tmp);
 out:
     sl_arena_release(&ar);

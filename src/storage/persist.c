@@ -16,9 +16,14 @@
  * (storage_cleanup_orphans); a crash after 3 replays WAL records whose rows
  * are already in the file, and read-time deduplication makes that harmless.
  *
- * Compaction merges all files of a partition into one (newest wins per
- * field), registers the new file and unregisters the old ones in one catalog
+ * Compaction (compact.c) merges files of a partition as a streaming k-way
+ * merge, registers the new file and unregisters the old ones in one catalog
  * update, and only then deletes the old files.
+ *
+ * The file layout (storage_layout_init, shared with compaction): tag columns
+ * sorted by name, time, fields; sluice.* key/value metadata; sorting_columns
+ * = tags + time; zstd; STORAGE_ROW_GROUP_ROWS rows per row group. See
+ * docs/storage.md.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,7 @@
 /*
  * persist.h — persistence, compaction, retention and WAL trimming (see
- * persist.c for the crash-safety argument). All of these serialize on
+ * persist.c and compact.c for the crash-safety argument, docs/storage.md for
+ * the data directory layout). All of these serialize on
  * engine->persist_lock; the background thread in engine.c calls them.
  */
 #ifndef SL_STORAGE_PERSIST_H
@@ -29,7 +30,10 @@ struct engine;
 
 /* Persists buffered partitions (all of them when force), then trims the WAL. */
 int storage_persist(struct engine *e, int force);
-/* Merges the files of every partition that has at least min_files of them. */
+/* Drops expired files (storage_enforce_retention), then merges the files of
+ * every partition that has at least min_files (>= 2) of them, in bounded
+ * steps (compact.c: at most COMPACT_MAX_FILES adjacent files per step, full
+ * files left alone) until fewer than min_files remain. Returns 0 or an error. */
 int storage_compact(struct engine *e, size_t min_files);
 /* Unregisters and deletes files wholly older than each database's retention. */
 int storage_enforce_retention(struct engine *e, int64_t now_ns);

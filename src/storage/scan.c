@@ -32,8 +32,8 @@ struct source {
     size_t nrows;
     const char **keys;
     int64_t *time;
-    struct buf_col *cols; /* ncols (catalog) entries */
-    struct buf_snapshot snap; /* buffer sources */
+    struct buf_col *cols;       /* ncols (catalog) entries */
+    struct buf_snapshot snap;   /* buffer sources */
     struct pq_column_buf *bufs; /* file sources: decoded chunks to free */
     size_t nbufs;
 };
@@ -56,7 +56,8 @@ static void source_release(struct source *s, size_t ncols)
         }
         sl_free(s->time);
     }
-    for (size_t i = 0; i < s->nbufs; i++) pq_column_buf_release(&s->bufs[i]);
+    for (size_t i = 0; i < s->nbufs; i++)
+        pq_column_buf_release(&s->bufs[i]);
     sl_free(s->bufs);
     sl_free(s->cols);
     sl_free(s->keys);
@@ -73,9 +74,17 @@ static size_t ctype_size(enum lp_type t)
 }
 
 /* Loads a buffer partition as a source (t->lock held by the caller). */
-static int col_needed(const struct scan_opts *o, const struct cat_table *t, size_t c)
+/* Whether column c must be read. Tags are all read when series keys are
+ * needed (all_tags: for deduplication across sources, or for the caller);
+ * otherwise only the projected ones and those a filter tests. */
+static int col_needed(const struct scan_opts *o, const struct cat_table *t, size_t c, int all_tags)
 {
-    if (c == 0 || t->cols[c].kind == CAT_COL_TAG) return 1;
+    if (c == 0) return 1;
+    if (t->cols[c].kind == CAT_COL_TAG) {
+        if (all_tags) return 1;
+        for (size_t k = 0; k < o->ntags; k++)
+            if (o->tags[k].col == c) return 1;
+    }
     return !o->need || c >= o->nneed || o->need[c];
 }
 
@@ -92,7 +101,7 @@ static int load_buffer(struct buf_table *bt, const struct buf_part *p, const str
     s->keys = sl_malloc((s->nrows ? s->nrows : 1) * sizeof(*s->keys));
     if (!s->cols || !s->keys) return SL_ENOMEM;
     for (size_t c = 0; c < ncols && c < s->snap.ncols; c++)
-        if (col_needed(o, t, c)) s->cols[c] = s->snap.cols[c];
+        if (col_needed(o, t, c, 1)) s->cols[c] = s->snap.cols[c];
     /* keys and tag values point into the series dictionary: series are never
      * freed while the catalog read lock keeps the table alive */
     for (size_t r = 0; r < s->nrows; r++) {
@@ -175,7 +184,8 @@ static int source_build_keys(const struct cat_table *t, struct source *s, struct
     for (size_t c = 0; c < ncols; c++)
         if (t->cols[c].kind == CAT_COL_TAG && s->cols[c].present) tags[ntag++] = (uint32_t)c;
     for (size_t i = 1; i < ntag; i++)
-        for (size_t k = i; k > 0 && strcmp(t->cols[tags[k - 1]].name, t->cols[tags[k]].name) > 0; k--) {
+        for (size_t k = i; k > 0 && strcmp(t->cols[tags[k - 1]].name, t->cols[tags[k]].name) > 0;
+             k--) {
             uint32_t x = tags[k];
             tags[k] = tags[k - 1];
             tags[k - 1] = x;
@@ -206,8 +216,11 @@ static int source_build_keys(const struct cat_table *t, struct source *s, struct
     return rc;
 }
 
+static int row_matches(const struct source *s, uint32_t r, const struct scan_opts *o);
+
 static int load_file(struct engine *e, struct cat_table *t, const struct cat_file *f,
-                     const struct scan_opts *o, struct source *s, struct scan_stats *stats)
+                     const struct scan_opts *o, int all_tags, struct source *s,
+                     struct scan_stats *stats)
 {
     char path[4096], err[256] = "";
     snprintf(path, sizeof(path), "%s/%s", e->data_dir, f->path);
@@ -220,15 +233,16 @@ static int load_file(struct engine *e, struct cat_table *t, const struct cat_fil
     size_t ncols = t->ncols;
     size_t total = (size_t)pq_reader_num_rows(r);
     long *map = sl_malloc((ncols ? ncols : 1) * sizeof(*map)); /* catalog col -> file col */
+    uint32_t *order = sl_malloc((ncols ? ncols : 1) * sizeof(*order));
     int64_t *time = sl_malloc((total ? total : 1) * sizeof(*time));
     s->cols = sl_calloc(ncols ? ncols : 1, sizeof(*s->cols));
-    if (!map || !time || !s->cols) {
+    if (!map || !order || !time || !s->cols) {
         rc = SL_ENOMEM;
         goto out;
     }
     s->time = time;
     for (size_t c = 0; c < ncols; c++) {
-        map[c] = col_needed(o, t, c) ? pq_reader_find_column(r, t->cols[c].name) : -1;
+        map[c] = col_needed(o, t, c, all_tags) ? pq_reader_find_column(r, t->cols[c].name) : -1;
         if (map[c] < 0) continue;
         const struct pq_column_info *ci = pq_reader_column(r, (size_t)map[c]);
         if (c == 0 ? ci->type != PQ_TIME_NS : !type_matches(ci->type, &t->cols[c])) {
@@ -266,8 +280,30 @@ static int load_file(struct engine *e, struct cat_table *t, const struct cat_fil
             stats->row_groups_pruned++;
             continue;
         }
+        /* filtered tag columns first: a row group none of whose rows pass is
+         * skipped before its other columns are decoded */
+        size_t nord = 0;
+        for (size_t k = 0; k < o->ntags; k++)
+            if (map[o->tags[k].col] >= 0) order[nord++] = o->tags[k].col;
+        size_t nfilt = nord;
+        int skipped = 0;
         for (size_t c = 0; c < ncols; c++) {
-            if (map[c] < 0) continue;
+            int dup = 0;
+            for (size_t k = 0; k < nfilt; k++)
+                dup |= order[k] == c;
+            if (map[c] >= 0 && !dup) order[nord++] = (uint32_t)c;
+        }
+        for (size_t oi = 0; oi < nord; oi++) {
+            size_t c = order[oi];
+            if (oi == nfilt && nfilt) {
+                int any = 0;
+                for (size_t i = 0; i < n && !any; i++)
+                    any = row_matches(s, (uint32_t)(base + i), o);
+                if (!any) {
+                    skipped = 1;
+                    break;
+                }
+            }
             struct pq_column_buf b = PQ_COLUMN_BUF_INIT;
             if ((rc = pq_reader_read_column(r, rg, (size_t)map[c], &b)) < 0) {
                 sl_error("scan", "%s: %s", path, pq_reader_errmsg(r));
@@ -285,8 +321,8 @@ static int load_file(struct engine *e, struct cat_table *t, const struct cat_fil
             }
             struct buf_col *col = &s->cols[c];
             for (size_t i = 0; i < n; i++) {
-                if (b.valid && !b.valid[i]) continue;
-                col->valid[base + i] = 1;
+                col->valid[base + i] = !b.valid || b.valid[i];
+                if (!col->valid[base + i]) continue;
                 switch (col->type) {
                 case LP_FLOAT: col->v.f[base + i] = ((const double *)b.values)[i]; break;
                 case LP_INTEGER: col->v.i[base + i] = ((const int64_t *)b.values)[i]; break;
@@ -314,12 +350,17 @@ static int load_file(struct engine *e, struct cat_table *t, const struct cat_fil
                 pq_column_buf_release(&b);
             }
         }
+        if (skipped) {
+            stats->row_groups_pruned++;
+            continue;
+        }
         base += n;
     }
     s->nrows = base;
     stats->rows_loaded += base; /* rows out of range are dropped later */
 out:
     sl_free(map);
+    sl_free(order);
     pq_reader_close(r);
     return rc;
 }
@@ -378,7 +419,8 @@ static int merge_sources(struct cat_table *t, int64_t part_start, struct source 
                          const struct scan_opts *o, struct scan_chunk *ch)
 {
     size_t ncols = t->ncols, total = 0;
-    for (size_t i = 0; i < nsrc; i++) total += src[i].nrows;
+    for (size_t i = 0; i < nsrc; i++)
+        total += src[i].nrows;
     struct row_ref *refs = sl_malloc((total ? total : 1) * sizeof(*refs));
     memset(ch, 0, sizeof(*ch));
     ch->part_start = part_start;
@@ -468,9 +510,11 @@ static int single_source(struct cat_table *t, int64_t part_start, const struct s
     ch->time = sl_malloc((m ? m : 1) * sizeof(*ch->time));
     if (src->keys) ch->keys = sl_malloc((m ? m : 1) * sizeof(*ch->keys));
     if (!ch->time || (src->keys && !ch->keys)) goto out;
-    for (size_t i = 0; i < m; i++) ch->time[i] = src->time[sel[i]];
+    for (size_t i = 0; i < m; i++)
+        ch->time[i] = src->time[sel[i]];
     if (src->keys)
-        for (size_t i = 0; i < m; i++) ch->keys[i] = src->keys[sel[i]];
+        for (size_t i = 0; i < m; i++)
+            ch->keys[i] = src->keys[sel[i]];
     for (size_t c = 1; c < ncols; c++) {
         const struct buf_col *sc = &src->cols[c];
         if (!sc->present) continue;
@@ -521,7 +565,8 @@ void scan_opts_init(struct scan_opts *o)
 static void iter_release_part(struct scan_iter *it)
 {
     chunk_release(&it->ch);
-    for (size_t i = 0; i < it->nsrc; i++) source_release(&it->src[i], it->t->ncols);
+    for (size_t i = 0; i < it->nsrc; i++)
+        source_release(&it->src[i], it->t->ncols);
     sl_free(it->src);
     it->src = NULL;
     it->nsrc = 0;
@@ -539,11 +584,28 @@ static int iter_load(struct scan_iter *it, int64_t ps)
     it->src = sl_calloc(maxsrc, sizeof(*it->src));
     if (!it->src) return SL_ENOMEM;
     it->stats.partitions++;
+    /* tags are only all needed for keys: when the caller wants them or when
+     * several sources must be merged */
+    size_t expect = 0;
+    for (size_t i = 0; i < t->nfiles; i++)
+        if (t->files[i].part_start == ps && t->files[i].max_time >= o->min_time &&
+            t->files[i].min_time <= o->max_time)
+            expect++;
+    if (bt) {
+        pthread_mutex_lock(&bt->lock);
+        for (size_t i = 0; i < bt->nsealed; i++)
+            expect += bt->sealed[i]->start == ps;
+        for (size_t i = 0; i < bt->nparts; i++)
+            expect += bt->parts[i]->start == ps;
+        pthread_mutex_unlock(&bt->lock);
+    }
+    int all_tags = !o->no_keys || expect > 1;
+retry:
     for (size_t i = 0; i < t->nfiles && rc == 0; i++) {
         if (t->files[i].part_start != ps) continue;
         if (t->files[i].max_time < o->min_time || t->files[i].min_time > o->max_time) continue;
         it->stats.files++;
-        rc = load_file(it->e, t, &t->files[i], o, &it->src[it->nsrc++], &it->stats);
+        rc = load_file(it->e, t, &t->files[i], o, all_tags, &it->src[it->nsrc++], &it->stats);
     }
     if (rc == 0 && bt) {
         pthread_mutex_lock(&bt->lock);
@@ -556,13 +618,20 @@ static int iter_load(struct scan_iter *it, int64_t ps)
                 rc = load_buffer(bt, bt->parts[i], t, o, &it->arena, &it->src[it->nsrc++]);
         pthread_mutex_unlock(&bt->lock);
     }
+    if (rc == 0 && !all_tags && it->nsrc > 1) {
+        /* a buffer partition appeared meanwhile: reload with every tag */
+        for (size_t i = 0; i < it->nsrc; i++)
+            source_release(&it->src[i], t->ncols);
+        it->nsrc = 0;
+        all_tags = 1;
+        goto retry;
+    }
     if (rc == 0) {
         for (size_t i = 0; i < it->nsrc; i++)
             if (it->src[i].snap.sid) it->stats.rows_loaded += it->src[i].nrows;
         if (it->nsrc == 1) {
             /* one source is already sorted and unique: filter, no merge */
-            if (!o->no_keys && !it->src[0].keys)
-                rc = source_build_keys(t, &it->src[0], &it->arena);
+            if (!o->no_keys && !it->src[0].keys) rc = source_build_keys(t, &it->src[0], &it->arena);
             if (rc == 0) rc = single_source(t, ps, &it->src[0], o, &it->ch);
         } else {
             for (size_t i = 0; i < it->nsrc && rc == 0; i++)

@@ -63,10 +63,11 @@ static void test_basicstats_values(void **st)
 {
     (void)st;
     struct agent a;
-    load(&a, "[[aggregators.basicstats]]\n  period = \"30s\"\n"
-             "  stats = [\"count\", \"min\", \"max\", \"mean\", \"s2\", \"stdev\", \"sum\", \"diff\","
-             " \"non_negative_diff\", \"rate\", \"non_negative_rate\", \"interval\", \"last\","
-             " \"first\", \"percent_change\"]\n");
+    load(&a,
+         "[[aggregators.basicstats]]\n  period = \"30s\"\n"
+         "  stats = [\"count\", \"min\", \"max\", \"mean\", \"s2\", \"stdev\", \"sum\", \"diff\","
+         " \"non_negative_diff\", \"rate\", \"non_negative_rate\", \"interval\", \"last\","
+         " \"first\", \"percent_change\"]\n");
     struct metric_list out = {0};
     a.capture = &out;
     int64_t t0 = a.aggregators[0]->period_start + SL_NS_PER_S;
@@ -125,9 +126,9 @@ static void test_defaults_drop_original_window(void **st)
     struct metric_list out = {0};
     a.capture = &out;
     push(&a, "cpu", NULL, g->period_start + 1, 1, 1);
-    push(&a, "cpu", NULL, g->period_start - 5 * SL_NS_PER_S, 3, 1);  /* within grace */
+    push(&a, "cpu", NULL, g->period_start - 5 * SL_NS_PER_S, 3, 1);    /* within grace */
     push(&a, "cpu", NULL, g->period_start - 15 * SL_NS_PER_S, 100, 1); /* too old */
-    push(&a, "mem", NULL, g->period_start + 1, 1, 1);                /* not selected */
+    push(&a, "mem", NULL, g->period_start + 1, 1, 1);                  /* not selected */
     assert_int_equal(out.n, 1); /* only mem passes: cpu originals dropped */
     assert_int_equal(atomic_load(&g->outside_window), 1);
     agent_push_aggregators(&a);

@@ -80,10 +80,11 @@ static void test_json_basic(void **st)
     check("data_format = \"json\"\ntag_keys = [\"device_id\", \"location\"]\n",
           "[{\"device_id\": \"d1\", \"location\": \"lab\", \"temp\": 21.5, \"hum\": 40},"
           " {\"device_id\": 7, \"temp\": -1}]",
-          0, "test,device_id=d1,location=lab hum=40,temp=21.5 1000\ntest,device_id=7 temp=-1 1000\n");
+          0,
+          "test,device_id=d1,location=lab hum=40,temp=21.5 1000\ntest,device_id=7 temp=-1 1000\n");
     /* bool in string fields stays a bool */
-    check("data_format = \"json\"\njson_string_fields = [\"ok\"]\n", "{\"ok\": true, \"v\": 1}",
-          0, "test ok=true,v=1 1000\n");
+    check("data_format = \"json\"\njson_string_fields = [\"ok\"]\n", "{\"ok\": true, \"v\": 1}", 0,
+          "test ok=true,v=1 1000\n");
     /* nothing numeric: no metric */
     check("data_format = \"json\"\n", "{\"s\": \"x\"}", 0, "");
     check("data_format = \"json\"\n", "   \n", 0, "");

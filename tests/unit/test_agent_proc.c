@@ -107,7 +107,8 @@ static void test_enum(void **st)
         "m,environment=production v=1 1\nm,environment=qa v=1 2\n",
         "m,env_code=1,environment=production v=1 1\nm,environment=qa v=1 2\n");
     /* field mappings keep the mapped type; default; int and bool sources */
-    run("[[processors.enum]]\n  [[processors.enum.mapping]]\n    fields = [\"status\", \"ok\", \"code\"]\n"
+    run("[[processors.enum]]\n  [[processors.enum.mapping]]\n    fields = [\"status\", \"ok\", "
+        "\"code\"]\n"
         "    default = -1\n    [processors.enum.mapping.value_mappings]\n"
         "      healthy = 0\n      degraded = 1.5\n      \"true\" = \"yes\"\n      \"200\" = true\n",
         "s status=\"healthy\",ok=true,code=200i,f=1.5 1\ns status=\"degraded\" 2\n"
@@ -133,7 +134,8 @@ static void test_converter(void **st)
         "m,port=0x1F,ratio=2.5,flag=T,site=x,kind=web,big=-5,other=o v=1 1\n"
         "m,port=abc v=1 2\n",
         "web,other=o big=0u,flag=true,port=31i,ratio=2.5,site=\"x\",v=1 1\nm v=1 2\n");
-    run("[[processors.converter]]\n  [processors.converter.fields]\n    integer = [\"f\", \"s\", \"b\"]\n"
+    run("[[processors.converter]]\n  [processors.converter.fields]\n    integer = [\"f\", \"s\", "
+        "\"b\"]\n"
         "    string = [\"i\"]\n    tag = [\"t\"]\n    unsigned = [\"neg\"]\n    boolean = [\"z\"]\n"
         "    float = [\"u\"]\n",
         "m f=2.5,s=\"42\",b=true,i=-7i,t=3i,neg=-2.4,z=0i,u=9u,keep=\"k\" 1\n"

@@ -40,8 +40,8 @@ static int setup(void **state)
                      "cpu,host=b,region=eu v=7 65000000000\n"
                      "mem free=100i 1000000000\n"
                      "disk,path=/ used=0.5 1000000000\n";
-    struct write_req wr = {.db = "db", .db_len = 2, .body = lp, .len = strlen(lp),
-                           .may_create_db = 1, .now_ns = 5};
+    struct write_req wr = {
+        .db = "db", .db_len = 2, .body = lp, .len = strlen(lp), .may_create_db = 1, .now_ns = 5};
     struct write_result res;
     memset(&res, 0, sizeof(res));
     int rc = engine_write(f->e, &wr, &res);
@@ -75,8 +75,8 @@ static const char *run(struct fx *f, const char *q, const char *epoch)
         sl_arena_release(&a);
         return out;
     }
-    struct iql_exec_ctx x = {.eng = f->e, .db = "db", .now_ns = 100LL * 1000000000LL, .admin = 1,
-                             .arena = &a};
+    struct iql_exec_ctx x = {
+        .eng = f->e, .db = "db", .now_ns = 100LL * 1000000000LL, .admin = 1, .arena = &a};
     struct sl_buf b;
     sl_buf_init(&b, 0);
     int64_t div = 0;
@@ -152,9 +152,10 @@ static void test_aggregates(void **state)
     EXPECT("SELECT mean(v), mean(i) FROM cpu WHERE host = 'a'",
            "{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"mean\","
            "\"mean_1\"],\"values\":[[\"1970-01-01T00:00:00Z\",2,15]]}]}");
-    EXPECT("SELECT derivative(v) FROM cpu WHERE host = 'a'",
-           "{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"derivative\"],"
-           "\"values\":[[\"1970-01-01T00:00:02Z\",2]]}]}");
+    EXPECT(
+        "SELECT derivative(v) FROM cpu WHERE host = 'a'",
+        "{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"derivative\"],"
+        "\"values\":[[\"1970-01-01T00:00:02Z\",2]]}]}");
     EXPECT("SELECT mean(m) FROM (SELECT max(v) AS m FROM cpu GROUP BY host)",
            "{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"mean\"],"
            "\"values\":[[\"1970-01-01T00:00:00Z\",5]]}]}");
@@ -199,7 +200,35 @@ static void test_errors(void **state)
            "{\"statement_id\":0,\"error\":\"too many buckets: 9000000000000000000 (max 5000000); "
            "narrow the time range\"}");
     EXPECT("SELECT v FROM nosuch", "{\"statement_id\":0}");
-    EXPECT("SELECT v FROM cpu WHERE v = $x", "{\"statement_id\":0,\"error\":\"missing parameter: x\"}");
+    EXPECT("SELECT mean(v) FROM cpu GROUP BY time(1s) tz('Europe/Paris')",
+           "{\"statement_id\":0,\"error\":\"tz('Europe/Paris') is not supported by sluice: only "
+           "UTC\"}");
+    EXPECT("SELECT top(v, 0) FROM cpu",
+           "{\"statement_id\":0,\"error\":\"top() limit must be at least 1\"}");
+    EXPECT(
+        "SELECT moving_average(v, 1) FROM cpu",
+        "{\"statement_id\":0,\"error\":\"moving_average window must be greater than 1, got 1\"}");
+    EXPECT("SELECT percentile(v) FROM cpu",
+           "{\"statement_id\":0,\"error\":\"invalid number of arguments for percentile\"}");
+    EXPECT("SELECT nosuchfn(v) FROM cpu",
+           "{\"statement_id\":0,\"error\":\"undefined function nosuchfn()\"}");
+    EXPECT("SELECT v FROM cpu LIMIT 9223372036854775807 OFFSET 9223372036854775807",
+           "{\"statement_id\":0}");
+    EXPECT("SELECT v FROM cpu WHERE time > 9223372036854775806", "{\"statement_id\":0}");
+    EXPECT("SELECT v FROM \"\"", "{\"statement_id\":0}");
+    /* nested subqueries down to the parser's depth limit never crash */
+    {
+        char q[4096] = "SELECT v FROM cpu";
+        for (int i = 0; i < 60; i++) {
+            char t[4096];
+            snprintf(t, sizeof(t), "SELECT v FROM (%s)", q);
+            snprintf(q, sizeof(q), "%s", t);
+        }
+        const char *r = run(f, q, NULL);
+        assert_non_null(strstr(r, "\"statement_id\":0"));
+    }
+    EXPECT("SELECT v FROM cpu WHERE v = $x",
+           "{\"statement_id\":0,\"error\":\"missing parameter: x\"}");
 }
 
 static void test_float_format(void **state)
@@ -208,9 +237,15 @@ static void test_float_format(void **state)
     struct {
         double v;
         const char *s;
-    } cases[] = {{0.1, "0.1"},      {1e21, "1e+21"},         {1e20, "100000000000000000000"},
-                 {1e-7, "1e-7"},    {1.5e-6, "0.0000015"},   {-2.5, "-2.5"},
-                 {3.0, "3"},        {123456.789, "123456.789"}, {1.2345678901234567, "1.2345678901234567"}};
+    } cases[] = {{0.1, "0.1"},
+                 {1e21, "1e+21"},
+                 {1e20, "100000000000000000000"},
+                 {1e-7, "1e-7"},
+                 {1.5e-6, "0.0000015"},
+                 {-2.5, "-2.5"},
+                 {3.0, "3"},
+                 {123456.789, "123456.789"},
+                 {1.2345678901234567, "1.2345678901234567"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct sl_buf b;
         sl_buf_init(&b, 0);
@@ -223,10 +258,8 @@ static void test_float_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_raw),
-        cmocka_unit_test(test_aggregates),
-        cmocka_unit_test(test_meta),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_raw),          cmocka_unit_test(test_aggregates),
+        cmocka_unit_test(test_meta),         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_float_format),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -86,8 +86,7 @@ static void test_rewrite_time_literals(void **state)
     /* a tag compared with a date-like string stays a string */
     expect_rewrite("SELECT * FROM m WHERE day = '2024-01-01'",
                    "SELECT * FROM m WHERE day = '2024-01-01'");
-    expect_rewrite("SELECT '2024-01-01T00:00:00Z'::timestamp",
-                   "SELECT 1704067200000000000");
+    expect_rewrite("SELECT '2024-01-01T00:00:00Z'::timestamp", "SELECT 1704067200000000000");
     expect_rewrite("SELECT CAST('2024-01-01T00:00:00Z' AS TIMESTAMP)",
                    "SELECT 1704067200000000000");
     assert_null(rewrite("SELECT 'yesterday'::timestamp", SL_EINVAL));
@@ -303,13 +302,14 @@ static void test_sql_basic(void **state)
                  "[{\"c\":30}]");
     expect_query(e, "SELECT count(DISTINCT host) AS h FROM cpu WHERE region IN ('us', 'xx')",
                  "[{\"h\":2}]");
-    expect_query(e, "SELECT max(time) AS t FROM cpu",
-                 "[{\"t\":\"2024-12-19T11:59:00\"}]");
-    expect_query(e, "SELECT date_trunc('hour', time) AS h, date_part('minute', time) AS m FROM cpu "
-                    "ORDER BY time DESC LIMIT 1",
+    expect_query(e, "SELECT max(time) AS t FROM cpu", "[{\"t\":\"2024-12-19T11:59:00\"}]");
+    expect_query(e,
+                 "SELECT date_trunc('hour', time) AS h, date_part('minute', time) AS m FROM cpu "
+                 "ORDER BY time DESC LIMIT 1",
                  "[{\"h\":\"2024-12-19T11:00:00\",\"m\":59}]");
-    expect_query(e, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'iox' "
-                    "ORDER BY 1",
+    expect_query(e,
+                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'iox' "
+                 "ORDER BY 1",
                  "[{\"table_name\":\"cpu\"},{\"table_name\":\"my-bucket\"}]");
     expect_query(e, "SHOW COLUMNS FROM my-bucket",
                  "[{\"table_catalog\":\"public\",\"table_schema\":\"iox\",\"table_name\":\"my-"
@@ -332,17 +332,27 @@ static void test_sql_pushdown_equivalence(void **state)
     (void)state;
     struct engine *e = open_engine();
     load(e);
-    expect_query(e, "SELECT count(*) AS c FROM cpu WHERE time >= 1734604200000000000", "[{\"c\":270}]");
-    expect_query(e, "SELECT count(*) AS c FROM cpu WHERE time < 1734607200000000000", "[{\"c\":240}]");
-    expect_query(e, "SELECT count(*) AS c FROM cpu WHERE time >= 1734604200000000000 AND time < 1734607200000000000", "[{\"c\":150}]");
-    expect_query(e, "SELECT count(note) AS c FROM cpu WHERE time >= 1734604200000000000 AND time < 1734607200000000000", "[{\"c\":150}]");
+    expect_query(e, "SELECT count(*) AS c FROM cpu WHERE time >= 1734604200000000000",
+                 "[{\"c\":270}]");
+    expect_query(e, "SELECT count(*) AS c FROM cpu WHERE time < 1734607200000000000",
+                 "[{\"c\":240}]");
+    expect_query(e,
+                 "SELECT count(*) AS c FROM cpu WHERE time >= 1734604200000000000 AND time < "
+                 "1734607200000000000",
+                 "[{\"c\":150}]");
+    expect_query(e,
+                 "SELECT count(note) AS c FROM cpu WHERE time >= 1734604200000000000 AND time < "
+                 "1734607200000000000",
+                 "[{\"c\":150}]");
     /* `+ 0` and `|| ''` hide the column from xBestIndex: SQLite filters itself */
-    expect_same(e, "SELECT * FROM cpu WHERE time >= '2024-12-19T10:30:00Z' AND time < "
-                   "'2024-12-19T11:20:00Z' ORDER BY host, time",
+    expect_same(e,
+                "SELECT * FROM cpu WHERE time >= '2024-12-19T10:30:00Z' AND time < "
+                "'2024-12-19T11:20:00Z' ORDER BY host, time",
                 "SELECT * FROM cpu WHERE time + 0 >= 1734604200000000000 AND time + 0 < "
                 "1734607200000000000 ORDER BY host, time");
-    expect_same(e, "SELECT * FROM cpu WHERE host IN ('h0','h2') AND time <= 1734603000000000000 "
-                   "ORDER BY host, time",
+    expect_same(e,
+                "SELECT * FROM cpu WHERE host IN ('h0','h2') AND time <= 1734603000000000000 "
+                "ORDER BY host, time",
                 "SELECT * FROM cpu WHERE host || '' IN ('h0','h2') AND time + 0 <= "
                 "1734603000000000000 ORDER BY host, time");
     expect_same(e, "SELECT * FROM cpu WHERE time = 1734603000000000000 ORDER BY host",
@@ -357,11 +367,13 @@ static void test_sql_pushdown_equivalence(void **state)
     expect_query(e, "SELECT count(*) AS c FROM cpu WHERE host = 'nope'", "[{\"c\":0}]");
     /* the same after persisting to Parquet (row-group pruning, projection) */
     assert_int_equal(storage_persist(e, 1), 0);
-    expect_query(e, "SELECT count(*) AS c FROM cpu WHERE host = 'h1' AND time >= "
-                    "'2024-12-19T11:00:00Z'",
+    expect_query(e,
+                 "SELECT count(*) AS c FROM cpu WHERE host = 'h1' AND time >= "
+                 "'2024-12-19T11:00:00Z'",
                  "[{\"c\":60}]");
-    expect_same(e, "SELECT * FROM cpu WHERE host IN ('h0','h2') AND time <= 1734603000000000000 "
-                   "ORDER BY host, time",
+    expect_same(e,
+                "SELECT * FROM cpu WHERE host IN ('h0','h2') AND time <= 1734603000000000000 "
+                "ORDER BY host, time",
                 "SELECT * FROM cpu WHERE host || '' IN ('h0','h2') AND time + 0 <= "
                 "1734603000000000000 ORDER BY host, time");
     /* overwrite one field of a persisted row: the buffer wins, other fields stay */
@@ -416,8 +428,8 @@ static void test_sql_params_formats(void **state)
     p[1].v.v.s.ptr = "1970-01-01T00:00:01Z";
     p[1].v.v.s.len = strlen(p[1].v.v.s.ptr);
     const char *q = "SELECT time, v FROM m WHERE t = $host AND time >= $start";
-    struct sql_request r = {.db = "db", .q = q, .qlen = strlen(q), .format = QOUT_CSV,
-                            .params = p, .nparams = 2};
+    struct sql_request r = {
+        .db = "db", .q = q, .qlen = strlen(q), .format = QOUT_CSV, .params = p, .nparams = 2};
     struct sl_buf out = SL_BUF_INIT;
     char err[256];
     assert_int_equal(sql_execute(e, &r, &out, err, sizeof(err)), 0);

@@ -34,12 +34,38 @@
 #include "common/mem.h"
 
 enum stat {
-    ST_COUNT, ST_MIN, ST_MAX, ST_MEAN, ST_S2, ST_STDEV, ST_SUM, ST_DIFF, ST_NON_NEGATIVE_DIFF,
-    ST_RATE, ST_NON_NEGATIVE_RATE, ST_PERCENT_CHANGE, ST_INTERVAL, ST_LAST, ST_FIRST, ST_N
+    ST_COUNT,
+    ST_MIN,
+    ST_MAX,
+    ST_MEAN,
+    ST_S2,
+    ST_STDEV,
+    ST_SUM,
+    ST_DIFF,
+    ST_NON_NEGATIVE_DIFF,
+    ST_RATE,
+    ST_NON_NEGATIVE_RATE,
+    ST_PERCENT_CHANGE,
+    ST_INTERVAL,
+    ST_LAST,
+    ST_FIRST,
+    ST_N
 };
-static const char *const stat_names[ST_N] = {
-    "count", "min", "max", "mean", "s2", "stdev", "sum", "diff", "non_negative_diff", "rate",
-    "non_negative_rate", "percent_change", "interval", "last", "first"};
+static const char *const stat_names[ST_N] = {"count",
+                                             "min",
+                                             "max",
+                                             "mean",
+                                             "s2",
+                                             "stdev",
+                                             "sum",
+                                             "diff",
+                                             "non_negative_diff",
+                                             "rate",
+                                             "non_negative_rate",
+                                             "percent_change",
+                                             "interval",
+                                             "last",
+                                             "first"};
 
 #define MAX_SERIES 100000 /* per period; more are dropped (counted) */
 
@@ -170,8 +196,7 @@ static struct series *find_series(struct basicstats *b, const struct metric *m)
         b->overflow++;
         return NULL;
     }
-    if ((b->n + 1) * 2 > b->index_cap &&
-        index_rebuild(b, b->index_cap ? b->index_cap * 2 : 64) < 0)
+    if ((b->n + 1) * 2 > b->index_cap && index_rebuild(b, b->index_cap ? b->index_cap * 2 : 64) < 0)
         return NULL;
     struct series *ns = sl_grow(b->s, &b->cap, b->n + 1, sizeof(*ns));
     if (!ns) return NULL;

@@ -53,4 +53,3 @@ void parser_go_float_f(double v, char *out, size_t cap)
     int decimals = digits - 1 - exp;
     snprintf(out, cap, "%.*f", decimals > 0 ? decimals : 0, v);
 }
-

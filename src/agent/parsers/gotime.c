@@ -22,9 +22,9 @@
 #include "common/err.h"
 #include "common/timeutil.h"
 
-static const char *const months[] = {"January", "February", "March",     "April",
-                                     "May",     "June",     "July",      "August",
-                                     "September", "October", "November", "December"};
+static const char *const months[] = {"January",   "February", "March",    "April",
+                                     "May",       "June",     "July",     "August",
+                                     "September", "October",  "November", "December"};
 static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                    "Thursday", "Friday", "Saturday"};
 
@@ -231,11 +231,16 @@ static int go_layout_parse(const char *l, const char *s, size_t n, int64_t *ns)
             const char *z = l + 1;
             int colon = 0, hm = 0, hs = 0;
             size_t ll = 0;
-            if (starts(z, "07:00:00")) colon = hm = hs = 1, ll = 8;
-            else if (starts(z, "070000")) hm = hs = 1, ll = 6;
-            else if (starts(z, "07:00")) colon = hm = 1, ll = 5;
-            else if (starts(z, "0700")) hm = 1, ll = 4;
-            else if (starts(z, "07")) ll = 2;
+            if (starts(z, "07:00:00"))
+                colon = hm = hs = 1, ll = 8;
+            else if (starts(z, "070000"))
+                hm = hs = 1, ll = 6;
+            else if (starts(z, "07:00"))
+                colon = hm = 1, ll = 5;
+            else if (starts(z, "0700"))
+                hm = 1, ll = 4;
+            else if (starts(z, "07"))
+                ll = 2;
             if (ll) {
                 if (!(k = zone(rest, rn, allow_z, colon, hm, hs, &t.offset_s))) return SL_EINVAL;
                 l += 1 + ll;
@@ -271,8 +276,8 @@ static int go_layout_parse(const char *l, const char *s, size_t n, int64_t *ns)
     if (t.yday >= 1) {
         if (t.yday > 366) return SL_EINVAL;
         int64_t base = days_from_civil(t.year, 1, 1) + t.yday - 1;
-        *ns = (((base * 24 + t.hour) * 60 + t.min) * 60 + t.sec - t.offset_s) * SL_NS_PER_S +
-              t.nsec;
+        *ns =
+            (((base * 24 + t.hour) * 60 + t.min) * 60 + t.sec - t.offset_s) * SL_NS_PER_S + t.nsec;
         return 0;
     }
     if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > 31 || t.hour > 23 || t.min > 59 ||

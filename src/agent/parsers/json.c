@@ -96,8 +96,10 @@ static int value_time(struct parser *p, json_t *v, int64_t *ns)
 {
     if (json_is_string(v))
         return parser_time_parse(p->time_format, json_string_value(v), json_string_length(v), ns);
-    if (json_is_integer(v)) return parser_time_parse_int(p->time_format, (int64_t)json_integer_value(v), ns);
-    if (json_is_number(v)) return parser_time_parse_number(p->time_format, json_number_value(v), ns);
+    if (json_is_integer(v))
+        return parser_time_parse_int(p->time_format, (int64_t)json_integer_value(v), ns);
+    if (json_is_number(v))
+        return parser_time_parse_number(p->time_format, json_number_value(v), ns);
     return SL_EINVAL;
 }
 
@@ -110,7 +112,8 @@ static int parse_object(struct parser *p, json_t *obj, int64_t now_ns, struct me
     int rc;
     sl_buf_init(&key, JSON_MAX_KEY);
     if ((rc = flatten(&fl, &key, obj, 0)) < 0) {
-        snprintf(err, errcap, "%s", rc == SL_ETOOBIG ? "JSON nesting or key too long" : "out of memory");
+        snprintf(err, errcap, "%s",
+                 rc == SL_ETOOBIG ? "JSON nesting or key too long" : "out of memory");
         goto out;
     }
     const char *name = p->metric_name;
@@ -127,8 +130,8 @@ static int parse_object(struct parser *p, json_t *obj, int64_t now_ns, struct me
         for (size_t i = 0; i < fl.n; i++) {
             if (strcmp(fl.v[i].key, p->time_key)) continue;
             if ((rc = value_time(p, fl.v[i].v, &t)) < 0) {
-                snprintf(err, errcap, "time key '%s': cannot parse with format \"%s\"",
-                         p->time_key, p->time_format);
+                snprintf(err, errcap, "time key '%s': cannot parse with format \"%s\"", p->time_key,
+                         p->time_format);
                 goto out;
             }
             fl.v[i].v = NULL; /* consumed */
@@ -227,8 +230,7 @@ int parser_json_parse(struct parser *p, const char *buf, size_t len, int64_t now
     if (k == len) return 0;
     json_t *root = json_loadb(buf, len, JSON_DECODE_ANY, &je);
     if (!root) {
-        snprintf(err, errcap, "invalid JSON at line %d column %d: %s", je.line, je.column,
-                 je.text);
+        snprintf(err, errcap, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
         return SL_EINVAL;
     }
     json_t *doc = root;

@@ -70,8 +70,7 @@ static int read_json_opts(struct plugin_conf *c, struct parser *p)
         return rc;
     if (p->time_key && *p->time_key && (!p->time_format || !*p->time_format))
         return conf_fail(c, "json_time_format", "required when json_time_key is set");
-    if (p->timezone && *p->timezone && strcmp(p->timezone, "UTC") &&
-        strcmp(p->timezone, "Local"))
+    if (p->timezone && *p->timezone && strcmp(p->timezone, "UTC") && strcmp(p->timezone, "Local"))
         return conf_fail(c, "json_timezone",
                          "only \"UTC\" is supported (times without a zone are UTC)");
     return 0;

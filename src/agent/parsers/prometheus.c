@@ -336,8 +336,7 @@ static int handle_sample(struct prom_state *s, const char *p, size_t n, int64_t 
     size_t fam_len = name_len;
     if (ft == T_SUMMARY) {
         field = "quantile";
-    } else if (ends_with(p, name_len, "_bucket", &base) &&
-               type_known(s, p, base, T_HISTOGRAM)) {
+    } else if (ends_with(p, name_len, "_bucket", &base) && type_known(s, p, base, T_HISTOGRAM)) {
         ft = T_HISTOGRAM, fam_len = base, field = "le";
     } else if ((ends_with(p, name_len, "_sum", &base) || ends_with(p, name_len, "_count", &base)) &&
                (type_known(s, p, base, T_HISTOGRAM) || type_known(s, p, base, T_SUMMARY))) {

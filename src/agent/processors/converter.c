@@ -38,8 +38,17 @@
 #include "common/log.h"
 #include "common/mem.h"
 
-enum conv { C_MEASUREMENT, C_TAG, C_STRING, C_INTEGER, C_UNSIGNED, C_BOOLEAN, C_FLOAT,
-            C_TIMESTAMP, C_N };
+enum conv {
+    C_MEASUREMENT,
+    C_TAG,
+    C_STRING,
+    C_INTEGER,
+    C_UNSIGNED,
+    C_BOOLEAN,
+    C_FLOAT,
+    C_TIMESTAMP,
+    C_N
+};
 static const char *const conv_names[C_N] = {"measurement", "tag",     "string", "integer",
                                             "unsigned",    "boolean", "float",  "timestamp"};
 
@@ -127,10 +136,14 @@ static int parse_number(const char *s, int64_t *i, uint64_t *u, double *f, int *
     int neg = *p == '-';
     if (*p == '+' || *p == '-') p++;
     int base = 10;
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) base = 16, p += 2;
-    else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B')) base = 2, p += 2;
-    else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) base = 8, p += 2;
-    else if (p[0] == '0' && p[1] >= '0' && p[1] <= '7') base = 8, p += 1;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        base = 16, p += 2;
+    else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B'))
+        base = 2, p += 2;
+    else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
+        base = 8, p += 2;
+    else if (p[0] == '0' && p[1] >= '0' && p[1] <= '7')
+        base = 8, p += 1;
     if (*p && *p != '-' && *p != '+') {
         unsigned long long v = strtoull(p, &end, base);
         if (!*end && errno == 0) {
@@ -138,7 +151,8 @@ static int parse_number(const char *s, int64_t *i, uint64_t *u, double *f, int *
                 *u = v, *kind = 2;
                 return 0;
             }
-            if (v <= (unsigned long long)INT64_MAX || (neg && v == (unsigned long long)INT64_MAX + 1)) {
+            if (v <= (unsigned long long)INT64_MAX ||
+                (neg && v == (unsigned long long)INT64_MAX + 1)) {
                 *i = neg ? (int64_t)(0 - v) : (int64_t)v;
                 *kind = 0;
                 return 0;
@@ -279,8 +293,8 @@ static int set_time(struct metric *m, const char *fmt, const struct metric_field
 
 static int convert_tags(struct converter *cv, struct metric *m)
 {
-    static const int order[] = {C_MEASUREMENT, C_STRING, C_INTEGER, C_UNSIGNED, C_BOOLEAN, C_FLOAT,
-                                C_TIMESTAMP};
+    static const int order[] = {C_MEASUREMENT, C_STRING, C_INTEGER,  C_UNSIGNED,
+                                C_BOOLEAN,     C_FLOAT,  C_TIMESTAMP};
     for (size_t t = 0; t < m->ntags;) {
         char *key = sl_strdup(m->tags[t].key), *val = sl_strdup(m->tags[t].val);
         int rc = key && val ? 0 : SL_ENOMEM, done = 0;
@@ -343,8 +357,7 @@ static int convert_fields(struct converter *cv, struct metric *m)
                 rc = to == C_MEASUREMENT ? metric_set_name(m, s) : metric_add_tag(m, keys[i], s);
             } else if (to == C_TIMESTAMP) {
                 if (set_time(m, cv->fields.ts_format, &copy) < 0)
-                    sl_debug("agent", "processors.converter: field %s: cannot parse time",
-                             keys[i]);
+                    sl_debug("agent", "processors.converter: field %s: cannot parse time", keys[i]);
             } else {
                 int r = put_converted(m, keys[i], &copy, to);
                 if (r == 0)

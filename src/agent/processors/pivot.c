@@ -34,10 +34,8 @@ static int pivot_init(struct plugin_conf *c, void **state)
     if (!p) return SL_ENOMEM;
     int rc = conf_str(c, "tag_key", &p->tag_key);
     if (rc == 0) rc = conf_str(c, "value_key", &p->value_key);
-    if (rc == 0 && (!p->tag_key || !*p->tag_key))
-        rc = conf_fail(c, "tag_key", "required");
-    if (rc == 0 && (!p->value_key || !*p->value_key))
-        rc = conf_fail(c, "value_key", "required");
+    if (rc == 0 && (!p->tag_key || !*p->tag_key)) rc = conf_fail(c, "tag_key", "required");
+    if (rc == 0 && (!p->value_key || !*p->value_key)) rc = conf_fail(c, "value_key", "required");
     if (rc < 0) {
         pivot_free(p);
         return rc;

@@ -42,11 +42,26 @@ static int subst(struct iql_exec_ctx *x, struct iql_expr *e, struct xerr *err, i
             if (!strcmp(x->params[i].name, e->u.s)) p = &x->params[i];
         if (!p) return xerr_set(err, "missing parameter: %s", e->u.s);
         switch (p->val.kind) {
-        case IQLV_STR: e->kind = IQL_EXPR_STRING; e->u.s = p->val.u.s; break;
-        case IQLV_INT: e->kind = IQL_EXPR_INTEGER; e->u.i = p->val.u.i; break;
-        case IQLV_UINT: e->kind = IQL_EXPR_UNSIGNED; e->u.u = p->val.u.u; break;
-        case IQLV_FLOAT: e->kind = IQL_EXPR_NUMBER; e->u.f = p->val.u.f; break;
-        case IQLV_BOOL: e->kind = IQL_EXPR_BOOLEAN; e->u.b = p->val.u.b; break;
+        case IQLV_STR:
+            e->kind = IQL_EXPR_STRING;
+            e->u.s = p->val.u.s;
+            break;
+        case IQLV_INT:
+            e->kind = IQL_EXPR_INTEGER;
+            e->u.i = p->val.u.i;
+            break;
+        case IQLV_UINT:
+            e->kind = IQL_EXPR_UNSIGNED;
+            e->u.u = p->val.u.u;
+            break;
+        case IQLV_FLOAT:
+            e->kind = IQL_EXPR_NUMBER;
+            e->u.f = p->val.u.f;
+            break;
+        case IQLV_BOOL:
+            e->kind = IQL_EXPR_BOOLEAN;
+            e->u.b = p->val.u.b;
+            break;
         default: return xerr_set(err, "unsupported value for parameter %s", p->name);
         }
         return 0;
@@ -78,8 +93,10 @@ int iql_exec_stmt(struct iql_exec_ctx *x, const struct iql_stmt *cst, struct iql
     if (st->select) rc = subst_select(x, st->select, &err, 0);
     if (rc == 0 && st->meta.cond) rc = subst(x, st->meta.cond, &err, 0);
     if (rc == 0) {
-        if (st->kind == IQL_STMT_SELECT) rc = xselect_run(x, st->select, INT64_MIN, INT64_MAX, out, &err);
-        else rc = xmeta_run(x, st, out, &err);
+        if (st->kind == IQL_STMT_SELECT)
+            rc = xselect_run(x, st->select, INT64_MIN, INT64_MAX, out, &err);
+        else
+            rc = xmeta_run(x, st, out, &err);
     }
     if (rc < 0) {
         if (rc == SL_ENOMEM && !err.msg[0]) xerr_set(&err, "query exceeded its memory limit");

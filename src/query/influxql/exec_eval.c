@@ -110,8 +110,10 @@ static int compare(enum iql_op op, const struct iql_val *a, const struct iql_val
         set_bool(o, false);
         return 0;
     }
-    if (is_int(a) && is_int(b)) c = (a->u.i > b->u.i) - (a->u.i < b->u.i);
-    else if (xval_num(a, &x) && xval_num(b, &y)) c = (x > y) - (x < y);
+    if (is_int(a) && is_int(b))
+        c = (a->u.i > b->u.i) - (a->u.i < b->u.i);
+    else if (xval_num(a, &x) && xval_num(b, &y))
+        c = (x > y) - (x < y);
     else if (a->kind == IQLV_STR && b->kind == IQLV_STR) {
         c = strcmp(a->u.s, b->u.s);
         c = (c > 0) - (c < 0);
@@ -154,9 +156,12 @@ int xval_binop(struct xeval *ev, enum iql_op op, const struct iql_val *a, const 
     if (a->kind == IQLV_NULL || b->kind == IQLV_NULL) return 0;
     if (a->kind == IQLV_BOOL && b->kind == IQLV_BOOL) {
         bool x = a->u.b, y = b->u.b;
-        if (op == IQL_OP_BITAND) set_bool(o, x && y);
-        else if (op == IQL_OP_BITOR) set_bool(o, x || y);
-        else if (op == IQL_OP_BITXOR) set_bool(o, x != y);
+        if (op == IQL_OP_BITAND)
+            set_bool(o, x && y);
+        else if (op == IQL_OP_BITOR)
+            set_bool(o, x || y);
+        else if (op == IQL_OP_BITXOR)
+            set_bool(o, x != y);
         return 0;
     }
     if ((is_int(a) || a->kind == IQLV_UINT) && (is_int(b) || b->kind == IQLV_UINT) &&
@@ -168,10 +173,14 @@ int xval_binop(struct xeval *ev, enum iql_op op, const struct iql_val *a, const 
         case IQL_OP_SUB: r = x - y; break;
         case IQL_OP_MUL: r = x * y; break;
         case IQL_OP_MOD:
-            if (y == 0) r = 0;
-            else if (uns) r = x % y;
-            else if ((int64_t)y == -1) r = 0;
-            else r = (uint64_t)((int64_t)x % (int64_t)y);
+            if (y == 0)
+                r = 0;
+            else if (uns)
+                r = x % y;
+            else if ((int64_t)y == -1)
+                r = 0;
+            else
+                r = (uint64_t)((int64_t)x % (int64_t)y);
             break;
         case IQL_OP_BITAND: r = x & y; break;
         case IQL_OP_BITOR: r = x | y; break;
@@ -276,8 +285,8 @@ void xre_cache_free(struct xre_cache *c)
     }
 }
 
-static int eval(struct xeval *ev, const struct iql_expr *e, const struct xrow *r,
-                struct iql_val *o, int depth)
+static int eval(struct xeval *ev, const struct iql_expr *e, const struct xrow *r, struct iql_val *o,
+                int depth)
 {
     if (depth > IQL_MAX_DEPTH * 10) return xerr_set(ev->err, "expression too deeply nested");
     o->kind = IQLV_NULL;
@@ -308,13 +317,34 @@ static int eval(struct xeval *ev, const struct iql_expr *e, const struct xrow *r
         }
         return 0;
     }
-    case IQL_EXPR_INTEGER: o->kind = IQLV_INT; o->u.i = e->u.i; return 0;
-    case IQL_EXPR_DURATION: o->kind = IQLV_INT; o->u.i = e->u.i; return 0;
-    case IQL_EXPR_UNSIGNED: o->kind = IQLV_UINT; o->u.u = e->u.u; return 0;
-    case IQL_EXPR_NUMBER: o->kind = IQLV_FLOAT; o->u.f = e->u.f; return 0;
-    case IQL_EXPR_STRING: o->kind = IQLV_STR; o->u.s = e->u.s; return 0;
-    case IQL_EXPR_BOOLEAN: o->kind = IQLV_BOOL; o->u.b = e->u.b; return 0;
-    case IQL_EXPR_REGEX: o->kind = IQLV_STR; o->u.s = e->u.s; return 0;
+    case IQL_EXPR_INTEGER:
+        o->kind = IQLV_INT;
+        o->u.i = e->u.i;
+        return 0;
+    case IQL_EXPR_DURATION:
+        o->kind = IQLV_INT;
+        o->u.i = e->u.i;
+        return 0;
+    case IQL_EXPR_UNSIGNED:
+        o->kind = IQLV_UINT;
+        o->u.u = e->u.u;
+        return 0;
+    case IQL_EXPR_NUMBER:
+        o->kind = IQLV_FLOAT;
+        o->u.f = e->u.f;
+        return 0;
+    case IQL_EXPR_STRING:
+        o->kind = IQLV_STR;
+        o->u.s = e->u.s;
+        return 0;
+    case IQL_EXPR_BOOLEAN:
+        o->kind = IQLV_BOOL;
+        o->u.b = e->u.b;
+        return 0;
+    case IQL_EXPR_REGEX:
+        o->kind = IQLV_STR;
+        o->u.s = e->u.s;
+        return 0;
     case IQL_EXPR_PARAM: return xerr_set(ev->err, "missing parameter: %s", e->u.s);
     case IQL_EXPR_WILDCARD: return xerr_set(ev->err, "unexpected wildcard in expression");
     case IQL_EXPR_CALL:
@@ -323,7 +353,9 @@ static int eval(struct xeval *ev, const struct iql_expr *e, const struct xrow *r
             o->u.i = ev->now;
             return 0;
         }
-        return xerr_set(ev->err, "invalid function call in condition: %s()", e->u.call.name);
+        if (xfunc_is_aggregate(e->u.call.name) || xfunc_is_transform(e->u.call.name))
+            return xerr_set(ev->err, "invalid function call in condition: %s()", e->u.call.name);
+        return xerr_set(ev->err, "undefined function %s()", e->u.call.name);
     case IQL_EXPR_NEG: {
         struct iql_val v;
         int rc = eval(ev, e->u.neg, r, &v, depth + 1);
@@ -380,4 +412,50 @@ static int eval(struct xeval *ev, const struct iql_expr *e, const struct xrow *r
 int xeval_row(struct xeval *ev, const struct iql_expr *e, const struct xrow *r, struct iql_val *out)
 {
     return eval(ev, e, r, out, 0);
+}
+
+static bool is_tag_ref(const struct iql_expr *e, const struct xtable *tb, int *ti)
+{
+    if (e->kind != IQL_EXPR_VARREF || e->u.ref.type == IQL_TYPE_FIELD) return false;
+    if (e->u.ref.type != IQL_TYPE_TAG && xt_field_index(tb, e->u.ref.name) >= 0) return false;
+    *ti = xt_tag_index(tb, e->u.ref.name);
+    return *ti >= 0;
+}
+
+int xeval_tags(struct xeval *ev, const struct iql_expr *e, const struct xtable *tb,
+               const char *const *tagv, int depth)
+{
+    if (!e) return 1;
+    if (depth > 2000) return 2;
+    if (e->kind == IQL_EXPR_BOOLEAN) return e->u.b ? 1 : 0;
+    if (e->kind != IQL_EXPR_BINARY) return 2;
+    enum iql_op op = e->u.bin.op;
+    if (op == IQL_OP_AND || op == IQL_OP_OR) {
+        int a = xeval_tags(ev, e->u.bin.lhs, tb, tagv, depth + 1);
+        if (a < 0) return a;
+        if (op == IQL_OP_AND && a == 0) return 0;
+        if (op == IQL_OP_OR && a == 1) return 1;
+        int b = xeval_tags(ev, e->u.bin.rhs, tb, tagv, depth + 1);
+        if (b < 0) return b;
+        if (op == IQL_OP_AND) return b == 0 ? 0 : (a == 1 && b == 1) ? 1 : 2;
+        return b == 1 ? 1 : (a == 0 && b == 0) ? 0 : 2;
+    }
+    const struct iql_expr *l = e->u.bin.lhs, *r = e->u.bin.rhs;
+    int ti;
+    if (op == IQL_OP_EQREGEX || op == IQL_OP_NEQREGEX) {
+        if (!is_tag_ref(l, tb, &ti) || r->kind != IQL_EXPR_REGEX) return 2;
+        int m = xre_match(ev, r->u.s, tagv[ti] ? tagv[ti] : "");
+        if (m < 0) return m;
+        return op == IQL_OP_EQREGEX ? m : !m;
+    }
+    if (op != IQL_OP_EQ && op != IQL_OP_NEQ) return 2;
+    if (!is_tag_ref(l, tb, &ti)) {
+        const struct iql_expr *t = l;
+        l = r;
+        r = t;
+        if (!is_tag_ref(l, tb, &ti)) return 2;
+    }
+    if (r->kind != IQL_EXPR_STRING) return 2;
+    bool eq = strcmp(tagv[ti] ? tagv[ti] : "", r->u.s) == 0;
+    return op == IQL_OP_EQ ? eq : !eq;
 }

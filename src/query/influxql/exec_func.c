@@ -29,9 +29,8 @@ bool xfunc_is_selector(const char *n)
 bool xfunc_is_aggregate(const char *n)
 {
     return xfunc_is_selector(n) || !strcmp(n, "count") || !strcmp(n, "distinct") ||
-           !strcmp(n, "sum") || !strcmp(n, "mean") || !strcmp(n, "median") ||
-           !strcmp(n, "mode") || !strcmp(n, "spread") || !strcmp(n, "stddev") ||
-           !strcmp(n, "integral");
+           !strcmp(n, "sum") || !strcmp(n, "mean") || !strcmp(n, "median") || !strcmp(n, "mode") ||
+           !strcmp(n, "spread") || !strcmp(n, "stddev") || !strcmp(n, "integral");
 }
 
 bool xfunc_is_transform(const char *n)
@@ -80,8 +79,10 @@ static int num_arg(struct xeval *ev, const struct iql_expr *call, size_t i, doub
     if (call->u.call.nargs <= i)
         return xerr_set(ev->err, "invalid number of arguments for %s", call->u.call.name);
     const struct iql_expr *e = call->u.call.args[i];
-    if (e->kind == IQL_EXPR_INTEGER || e->kind == IQL_EXPR_DURATION) *out = (double)e->u.i;
-    else if (e->kind == IQL_EXPR_NUMBER) *out = e->u.f;
+    if (e->kind == IQL_EXPR_INTEGER || e->kind == IQL_EXPR_DURATION)
+        *out = (double)e->u.i;
+    else if (e->kind == IQL_EXPR_NUMBER)
+        *out = e->u.f;
     else
         return xerr_set(ev->err, "expected number argument in %s()", call->u.call.name);
     return 0;
@@ -150,7 +151,8 @@ int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, si
         size_t best = 0, bestc = 0;
         for (size_t i = 0; i < n;) {
             size_t j = i;
-            while (j < n && xval_cmp(&pts[j].v, &pts[i].v) == 0) j++;
+            while (j < n && xval_cmp(&pts[j].v, &pts[i].v) == 0)
+                j++;
             if (j - i > bestc) {
                 bestc = j - i;
                 best = i;
@@ -174,19 +176,22 @@ int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, si
     if (!strcmp(nm, "sum")) {
         if (allint) {
             uint64_t s = 0;
-            for (size_t i = 0; i < n; i++) s += pts[i].v.u.u;
+            for (size_t i = 0; i < n; i++)
+                s += pts[i].v.u.u;
             out->kind = kind;
             out->u.u = s;
         } else {
             double s = 0;
-            for (size_t i = 0; i < n; i++) s += num(&pts[i].v);
+            for (size_t i = 0; i < n; i++)
+                s += num(&pts[i].v);
             set_f(out, s);
         }
         return 0;
     }
     if (!strcmp(nm, "mean")) {
         double s = 0;
-        for (size_t i = 0; i < n; i++) s += num(&pts[i].v);
+        for (size_t i = 0; i < n; i++)
+            s += num(&pts[i].v);
         set_f(out, s / (double)n);
         return 0;
     }
@@ -206,9 +211,11 @@ int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, si
     if (!strcmp(nm, "stddev")) {
         if (n < 2) return 0;
         double m = 0, ss = 0;
-        for (size_t i = 0; i < n; i++) m += num(&pts[i].v);
+        for (size_t i = 0; i < n; i++)
+            m += num(&pts[i].v);
         m /= (double)n;
-        for (size_t i = 0; i < n; i++) ss += (num(&pts[i].v) - m) * (num(&pts[i].v) - m);
+        for (size_t i = 0; i < n; i++)
+            ss += (num(&pts[i].v) - m) * (num(&pts[i].v) - m);
         set_f(out, sqrt(ss / (double)(n - 1)));
         return 0;
     }
@@ -225,7 +232,8 @@ int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, si
     }
     if (!strcmp(nm, "median")) {
         qsort(pts, n, sizeof(*pts), cmp_pt_val);
-        if (n % 2) set_f(out, num(&pts[n / 2].v));
+        if (n % 2)
+            set_f(out, num(&pts[n / 2].v));
         else
             set_f(out, num(&pts[n / 2 - 1].v) + (num(&pts[n / 2].v) - num(&pts[n / 2 - 1].v)) / 2);
         return 0;
@@ -313,7 +321,8 @@ int xfunc_multi(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, 
         for (size_t i = 0; i < n; i++)
             if (i == 0 || xval_cmp(&s[i].v, &s[i - 1].v) != 0) o[k++] = s[i];
         qsort(o, k, sizeof(*o), cmp_pt_time);
-        for (size_t i = 0; i < k; i++) o[i].t = bucket_t;
+        for (size_t i = 0; i < k; i++)
+            o[i].t = bucket_t;
         *out = o;
         *nout = k;
         return 0;
@@ -372,7 +381,8 @@ int xfunc_transform(struct xeval *ev, const struct iql_expr *call, int64_t group
     struct iql_val *in = sl_arena_alloc(ev->a, (n ? n : 1) * sizeof(*in));
     if (!in) return SL_ENOMEM;
     memcpy(in, vals, n * sizeof(*in));
-    for (size_t i = 0; i < n; i++) vals[i].kind = IQLV_NULL;
+    for (size_t i = 0; i < n; i++)
+        vals[i].kind = IQLV_NULL;
     if (!strcmp(nm, "derivative") || !strcmp(nm, "non_negative_derivative") ||
         !strcmp(nm, "elapsed")) {
         bool el = nm[0] == 'e';
@@ -442,7 +452,9 @@ int xfunc_transform(struct xeval *ev, const struct iql_expr *call, int64_t group
     if (!strcmp(nm, "moving_average")) {
         double w;
         if (num_arg(ev, call, 1, &w) < 0) return SL_EINVAL;
-        if (w < 2) return xerr_set(ev->err, "moving_average window must be greater than 1, got %d", (int)w);
+        if (w < 2)
+            return xerr_set(ev->err, "moving_average window must be greater than 1, got %d",
+                            (int)w);
         size_t win = (size_t)w;
         size_t *idx = sl_arena_alloc(ev->a, (n ? n : 1) * sizeof(size_t));
         if (!idx) return SL_ENOMEM;
@@ -452,7 +464,8 @@ int xfunc_transform(struct xeval *ev, const struct iql_expr *call, int64_t group
             idx[k++] = i;
             if (k >= win) {
                 double s = 0;
-                for (size_t j = k - win; j < k; j++) s += num(&in[idx[j]]);
+                for (size_t j = k - win; j < k; j++)
+                    s += num(&in[idx[j]]);
                 set_f(&vals[i], s / (double)win);
             }
         }

@@ -12,6 +12,7 @@
 struct xseries {
     const char **tagv; /* per table tag key; NULL = tag absent */
     const char *key;   /* measurement,tag=v,... (1.x series key) */
+    int tagcond;       /* the WHERE condition on tags alone: 1 true, 0 false, 2 unknown */
     size_t n, cap;
     int64_t *t;
     struct iql_val *v; /* n * table->nf */
@@ -55,8 +56,13 @@ struct xeval {
     struct xerr *err;
     bool where; /* a name that is neither field nor tag compares as '' (else null) */
 };
-int xeval_row(struct xeval *ev, const struct iql_expr *e, const struct xrow *r, struct iql_val *out);
+int xeval_row(struct xeval *ev, const struct iql_expr *e, const struct xrow *r,
+              struct iql_val *out);
 bool xval_truthy(const struct iql_val *v);
+/* Evaluates a condition knowing only a series' tags: 1 true, 0 false,
+ * 2 unknown (depends on fields), or an error (bad regex). */
+int xeval_tags(struct xeval *ev, const struct iql_expr *e, const struct xtable *tb,
+               const char *const *tagv, int depth);
 /* Arithmetic / comparison of two values (1.x rules). */
 int xval_binop(struct xeval *ev, enum iql_op op, const struct iql_val *a, const struct iql_val *b,
                struct iql_val *out);

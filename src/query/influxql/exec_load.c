@@ -31,6 +31,7 @@ struct load_ctx {
     size_t mapcap, nser, sercap;
     const char *lastkey;
     struct xseries *last;
+    int rc; /* error of series_for other than SL_ENOMEM */
 };
 
 struct xseries *xt_series_add(struct sl_arena *a, struct xtable *t)
@@ -89,7 +90,8 @@ static int map_grow(struct load_ctx *c)
     for (size_t i = 0; i < c->mapcap; i++) {
         if (!c->mapkeys[i]) continue;
         size_t h = sl_hash64(c->mapkeys[i], strlen(c->mapkeys[i]), 0) & (ncap - 1);
-        while (nk[h]) h = (h + 1) & (ncap - 1);
+        while (nk[h])
+            h = (h + 1) & (ncap - 1);
         nk[h] = c->mapkeys[i];
         nm[h] = c->map[i];
     }
@@ -129,7 +131,8 @@ static struct xseries *series_for(struct load_ctx *c, const struct scan_chunk *c
         const struct buf_str *sv = &ch->cols[id].v.s[row];
         if (!sv->len) continue;
         s->tagv[i] = sl_arena_strndup(a, sv->ptr, sv->len);
-        if (!s->tagv[i]) bad = 1;
+        if (!s->tagv[i])
+            bad = 1;
         else if (sl_buf_addc(&kb, ',') < 0 || add_escaped(&kb, tb->tkey[i]) < 0 ||
                  sl_buf_addc(&kb, '=') < 0 || add_escaped(&kb, s->tagv[i]) < 0)
             bad = 1;
@@ -137,6 +140,11 @@ static struct xseries *series_for(struct load_ctx *c, const struct scan_chunk *c
     if (!bad) s->key = sl_arena_strndup(a, kb.ptr ? kb.ptr : "", kb.len);
     sl_buf_release(&kb);
     if (bad || !s->key) return NULL;
+    s->tagcond = xeval_tags(c->ev, c->cond, tb, s->tagv, 0);
+    if (s->tagcond < 0) {
+        c->rc = s->tagcond;
+        return NULL;
+    }
     if (c->nser == c->sercap) {
         size_t nc = c->sercap ? c->sercap * 2 : 64;
         struct xseries **ns = sl_arena_alloc(a, nc * sizeof(*ns));
@@ -162,7 +170,8 @@ static int on_chunk(void *ctx, const struct cat_table *t, const struct scan_chun
     struct sl_arena *a = c->x->arena;
     for (size_t r = 0; r < ch->nrows; r++) {
         struct xseries *s = series_for(c, ch, r);
-        if (!s) return SL_ENOMEM;
+        if (!s) return c->rc < 0 ? c->rc : SL_ENOMEM;
+        if (s->tagcond == 0) continue; /* the tags alone rule the series out */
         if (xs_push(a, tb, s, ch->time[r]) < 0) return SL_ENOMEM;
         struct iql_val *v = s->v + (s->n - 1) * tb->nf;
         for (size_t f = 0; f < tb->nf; f++) {
@@ -171,10 +180,22 @@ static int on_chunk(void *ctx, const struct cat_table *t, const struct scan_chun
             const struct buf_col *col = &ch->cols[id];
             if (!col->present || !col->valid[r]) continue;
             switch (col->type) {
-            case LP_FLOAT: v[f].kind = IQLV_FLOAT; v[f].u.f = col->v.f[r]; break;
-            case LP_INTEGER: v[f].kind = IQLV_INT; v[f].u.i = col->v.i[r]; break;
-            case LP_UNSIGNED: v[f].kind = IQLV_UINT; v[f].u.u = col->v.u[r]; break;
-            case LP_BOOLEAN: v[f].kind = IQLV_BOOL; v[f].u.b = col->v.b[r] != 0; break;
+            case LP_FLOAT:
+                v[f].kind = IQLV_FLOAT;
+                v[f].u.f = col->v.f[r];
+                break;
+            case LP_INTEGER:
+                v[f].kind = IQLV_INT;
+                v[f].u.i = col->v.i[r];
+                break;
+            case LP_UNSIGNED:
+                v[f].kind = IQLV_UINT;
+                v[f].u.u = col->v.u[r];
+                break;
+            case LP_BOOLEAN:
+                v[f].kind = IQLV_BOOL;
+                v[f].u.b = col->v.b[r] != 0;
+                break;
             case LP_STRING:
                 v[f].kind = IQLV_STR;
                 v[f].u.s = sl_arena_strndup(a, col->v.s[r].ptr, col->v.s[r].len);
@@ -182,7 +203,7 @@ static int on_chunk(void *ctx, const struct cat_table *t, const struct scan_chun
                 break;
             }
         }
-        if (c->cond) {
+        if (c->cond && s->tagcond != 1) {
             struct xrow row = {tb, s, s->n - 1};
             struct iql_val res;
             c->ev->where = true;
@@ -249,7 +270,8 @@ int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const 
             tb->tkey[tb->nt++] = col->name;
         } else if (col->kind == CAT_COL_FIELD) {
             bool want = all_fields;
-            for (size_t k = 0; k < nneed && !want; k++) want = strcmp(need[k], col->name) == 0;
+            for (size_t k = 0; k < nneed && !want; k++)
+                want = strcmp(need[k], col->name) == 0;
             if (!want) continue;
             tb->fname[tb->nf] = col->name;
             tb->ftype[tb->nf] = kind_of(col->type);

@@ -114,7 +114,8 @@ static int need_db(struct iql_exec_ctx *x, const char *on, const char **db, stru
     *db = on ? on : x->db;
     if (!*db || !**db) return xerr_set(err, "database name required");
     if (x->allowed && !x->allowed(x->allowed_ud, *db, 1))
-        return xerr_set(err, "error authorizing query: not authorized to read database \"%s\"", *db);
+        return xerr_set(err, "error authorizing query: not authorized to read database \"%s\"",
+                        *db);
     return 0;
 }
 
@@ -133,7 +134,8 @@ static int meta_measurements(struct iql_exec_ctx *x, struct xeval *ev, const cha
             size_t rnn;
             int rc = xload_measurements(x, ev, db, mm->regex, &rn, &rnn);
             if (rc < 0) return rc;
-            for (size_t j = 0; j < rnn && k < 4096; j++) all[k++] = rn[j];
+            for (size_t j = 0; j < rnn && k < 4096; j++)
+                all[k++] = rn[j];
         } else if (mm->name) {
             all[k++] = mm->name;
         }
@@ -176,13 +178,16 @@ static int show_with_catalog(struct iql_exec_ctx *x, struct xeval *ev, const str
             const struct cat_column *col = &t->cols[c];
             if (col->kind != (fields ? CAT_COL_FIELD : CAT_COL_TAG)) continue;
             struct iql_val v[2] = {sv(dup_s(x, col->name)), sv(lp_type_name(col->type))};
-            if (!v[0].u.s) rc = SL_ENOMEM;
-            else rc = rows_add(&r, v);
+            if (!v[0].u.s)
+                rc = SL_ENOMEM;
+            else
+                rc = rows_add(&r, v);
         }
         catalog_unlock(cat);
         if (rc < 0) return rc;
         rows_finish(&r, true, st->meta.limit, st->meta.offset);
-        const char **cols = fields ? cols_of(x, "fieldKey", "fieldType") : cols_of(x, "tagKey", NULL);
+        const char **cols =
+            fields ? cols_of(x, "fieldKey", "fieldType") : cols_of(x, "tagKey", NULL);
         if (!cols) return SL_ENOMEM;
         rc = add_series(x, out, &cap, names[i], cols, fields ? 2 : 1, &r);
         if (rc < 0) return rc;
@@ -318,8 +323,11 @@ static int show_rps(struct iql_exec_ctx *x, const char *db, struct iql_result *o
     sl_duration_format(ret, dur, sizeof(dur));
     sl_duration_format((int64_t)shard_group_ns(ret), sg, sizeof(sg));
     struct rows r = {x->arena, 5, 0, 0, NULL};
-    struct iql_val v[5] = {sv("autogen"), sv(dup_s(x, dur)), sv(dup_s(x, sg)),
-                           {.kind = IQLV_INT, .u.i = 1}, {.kind = IQLV_BOOL, .u.b = 1}};
+    struct iql_val v[5] = {sv("autogen"),
+                           sv(dup_s(x, dur)),
+                           sv(dup_s(x, sg)),
+                           {.kind = IQLV_INT, .u.i = 1},
+                           {.kind = IQLV_BOOL, .u.b = 1}};
     if (!v[1].u.s || !v[2].u.s) return SL_ENOMEM;
     int rc = rows_add(&r, v);
     if (rc < 0) return rc;
@@ -423,26 +431,33 @@ int xmeta_run(struct iql_exec_ctx *x, const struct iql_stmt *st, struct iql_resu
             break;
         }
         if (x->allowed && !x->allowed(x->allowed_ud, db, 2)) {
-            rc = xerr_set(err, "error authorizing query: not authorized to write database \"%s\"", db);
+            rc = xerr_set(err, "error authorizing query: not authorized to write database \"%s\"",
+                          db);
             break;
         }
         struct catalog *cat = x->eng->catalog;
         catalog_wrlock(cat);
         struct cat_db *d = catalog_db_get(cat, db, strlen(db));
-        struct cat_table *t = d ? cat_db_table_get(d, st->admin.name, strlen(st->admin.name)) : NULL;
+        struct cat_table *t =
+            d ? cat_db_table_get(d, st->admin.name, strlen(st->admin.name)) : NULL;
         int r = t ? catalog_table_drop(cat, t) : SL_ENOENT;
         catalog_unlock(cat);
-        if (r == SL_ENOENT) rc = xerr_set(err, "measurement not found");
-        else if (r < 0) rc = xerr_set(err, "cannot drop measurement: %s", sl_strerror(r));
+        if (r == SL_ENOENT)
+            rc = xerr_set(err, "measurement not found");
+        else if (r < 0)
+            rc = xerr_set(err, "cannot drop measurement: %s", sl_strerror(r));
         break;
     }
     case IQL_STMT_DELETE:
     case IQL_STMT_DROP_SERIES:
-        rc = xerr_set(err, "%s is not supported by sluice: rows cannot be deleted individually yet "
-                           "(drop the measurement or the database, or let retention expire them)",
+        rc = xerr_set(err,
+                      "%s is not supported by sluice: rows cannot be deleted individually yet "
+                      "(drop the measurement or the database, or let retention expire them)",
                       st->kind == IQL_STMT_DELETE ? "DELETE" : "DROP SERIES");
         break;
-    case IQL_STMT_EXPLAIN: rc = xerr_set(err, "EXPLAIN is not supported by sluice's InfluxQL"); break;
+    case IQL_STMT_EXPLAIN:
+        rc = xerr_set(err, "EXPLAIN is not supported by sluice's InfluxQL");
+        break;
     default: rc = xerr_set(err, "statement not supported by sluice"); break;
     }
     xre_cache_free(ev.re);

@@ -27,13 +27,18 @@ int iql_epoch_parse(const char *epoch, int64_t *div)
 {
     *div = 0;
     if (!epoch || !*epoch) return 0;
-    if (!strcmp(epoch, "ns") || !strcmp(epoch, "n")) *div = 1;
+    if (!strcmp(epoch, "ns") || !strcmp(epoch, "n"))
+        *div = 1;
     else if (!strcmp(epoch, "u") || !strcmp(epoch, "us") || !strcmp(epoch, "\xc2\xb5"))
         *div = 1000;
-    else if (!strcmp(epoch, "ms")) *div = 1000000;
-    else if (!strcmp(epoch, "s")) *div = SL_NS_PER_S;
-    else if (!strcmp(epoch, "m")) *div = 60 * SL_NS_PER_S;
-    else if (!strcmp(epoch, "h")) *div = 3600 * SL_NS_PER_S;
+    else if (!strcmp(epoch, "ms"))
+        *div = 1000000;
+    else if (!strcmp(epoch, "s"))
+        *div = SL_NS_PER_S;
+    else if (!strcmp(epoch, "m"))
+        *div = 60 * SL_NS_PER_S;
+    else if (!strcmp(epoch, "h"))
+        *div = 3600 * SL_NS_PER_S;
     else {
         *div = 1; /* 1.x falls back to nanoseconds for an unknown unit */
         return SL_EINVAL;
@@ -55,7 +60,8 @@ static void shortest(double v, char *digits, int *nd, int *exp10)
     const char *s = tmp;
     for (; *s && *s != 'e'; s++)
         if (*s >= '0' && *s <= '9') digits[k++] = *s;
-    while (k > 1 && digits[k - 1] == '0') k--;
+    while (k > 1 && digits[k - 1] == '0')
+        k--;
     digits[k] = '\0';
     *nd = k;
     *exp10 = atoi(s + 1);
@@ -74,23 +80,28 @@ int iql_out_float(struct sl_buf *b, double v)
         out[o++] = d[0];
         if (nd > 1) {
             out[o++] = '.';
-            for (int i = 1; i < nd; i++) out[o++] = d[i];
+            for (int i = 1; i < nd; i++)
+                out[o++] = d[i];
         }
         o += snprintf(out + o, sizeof(out) - (size_t)o, "e%c%d", e < 0 ? '-' : '+', abs(e));
         out[o] = '\0';
         return sl_buf_add(b, out, (size_t)o);
     }
     if (e >= 0) {
-        for (int i = 0; i <= e; i++) out[o++] = i < nd ? d[i] : '0';
+        for (int i = 0; i <= e; i++)
+            out[o++] = i < nd ? d[i] : '0';
         if (nd > e + 1) {
             out[o++] = '.';
-            for (int i = e + 1; i < nd; i++) out[o++] = d[i];
+            for (int i = e + 1; i < nd; i++)
+                out[o++] = d[i];
         }
     } else {
         out[o++] = '0';
         out[o++] = '.';
-        for (int i = 0; i < -e - 1; i++) out[o++] = '0';
-        for (int i = 0; i < nd; i++) out[o++] = d[i];
+        for (int i = 0; i < -e - 1; i++)
+            out[o++] = '0';
+        for (int i = 0; i < nd; i++)
+            out[o++] = d[i];
     }
     return sl_buf_add(b, out, (size_t)o);
 }
@@ -266,7 +277,8 @@ int iql_out_csv_result(struct sl_buf *b, const struct iql_result *r, int64_t div
 static void indent(struct sl_buf *b, int level)
 {
     sl_buf_addc(b, '\n');
-    for (int i = 0; i < level; i++) sl_buf_adds(b, "    ");
+    for (int i = 0; i < level; i++)
+        sl_buf_adds(b, "    ");
 }
 
 int iql_out_json_pretty(const char *s, size_t n, struct sl_buf *b)
@@ -277,12 +289,17 @@ int iql_out_json_pretty(const char *s, size_t n, struct sl_buf *b)
         char c = s[i];
         if (str) {
             sl_buf_addc(b, c);
-            if (c == '\\' && i + 1 < n) sl_buf_addc(b, s[++i]);
-            else if (c == '"') str = false;
+            if (c == '\\' && i + 1 < n)
+                sl_buf_addc(b, s[++i]);
+            else if (c == '"')
+                str = false;
             continue;
         }
         switch (c) {
-        case '"': str = true; sl_buf_addc(b, c); break;
+        case '"':
+            str = true;
+            sl_buf_addc(b, c);
+            break;
         case '{':
         case '[':
             if (i + 1 < n && (s[i + 1] == '}' || s[i + 1] == ']')) {

@@ -211,9 +211,11 @@ static int expand_fields(struct sel_state *st)
             const struct iql_expr *w = e->u.call.args[0];
             size_t *ord = aalloc(a, tb->nf * sizeof(size_t));
             if (!ord) return SL_ENOMEM;
-            for (size_t j = 0; j < tb->nf; j++) ord[j] = j;
+            for (size_t j = 0; j < tb->nf; j++)
+                ord[j] = j;
             for (size_t j = 1; j < tb->nf; j++) /* by name, as 1.x expands */
-                for (size_t k = j; k > 0 && strcmp(tb->fname[ord[k - 1]], tb->fname[ord[k]]) > 0; k--) {
+                for (size_t k = j; k > 0 && strcmp(tb->fname[ord[k - 1]], tb->fname[ord[k]]) > 0;
+                     k--) {
                     size_t t = ord[k];
                     ord[k] = ord[k - 1];
                     ord[k - 1] = t;
@@ -253,7 +255,8 @@ static int expand_fields(struct sel_state *st)
         f[n].name = field_name(a, e, sel->fields[i].alias);
         if (!f[n++].name) return SL_ENOMEM;
         /* top(x, tag..., N) / bottom(...): the tags become columns after it */
-        if (e->kind == IQL_EXPR_CALL && (!strcmp(e->u.call.name, "top") || !strcmp(e->u.call.name, "bottom")))
+        if (e->kind == IQL_EXPR_CALL &&
+            (!strcmp(e->u.call.name, "top") || !strcmp(e->u.call.name, "bottom")))
             for (size_t k = 1; k + 1 < e->u.call.nargs && n < cap; k++)
                 if (e->u.call.args[k]->kind == IQL_EXPR_VARREF) {
                     f[n].expr = e->u.call.args[k];
@@ -264,7 +267,8 @@ static int expand_fields(struct sel_state *st)
     for (size_t i = 0; i < n; i++) {
         for (int suffix = 1;; suffix++) {
             bool dup = false;
-            for (size_t j = 0; j < i && !dup; j++) dup = strcmp(f[j].name, f[i].name) == 0;
+            for (size_t j = 0; j < i && !dup; j++)
+                dup = strcmp(f[j].name, f[i].name) == 0;
             if (!dup) break;
             const char *base = f[i].name;
             size_t bl = strlen(base);
@@ -372,7 +376,8 @@ static int emit_series(struct sel_state *st, const struct group *g, int64_t *tim
     struct sl_arena *a = st->x->arena;
     size_t nc = st->nf + 1;
     size_t kept = 0;
-    for (size_t r = 0; r < nrows; r++) kept += keep[r];
+    for (size_t r = 0; r < nrows; r++)
+        kept += keep[r];
     if (!kept) return 0;
     size_t *idx = aalloc(a, kept * sizeof(size_t));
     if (!idx) return SL_ENOMEM;
@@ -410,7 +415,8 @@ static int emit_series(struct sel_state *st, const struct group *g, int64_t *tim
     s->vals = aalloc(a, cnt * nc * sizeof(struct iql_val));
     if (!s->cols || !s->vals) return SL_ENOMEM;
     s->cols[0] = "time";
-    for (size_t i = 0; i < st->nf; i++) s->cols[i + 1] = st->f[i].name;
+    for (size_t i = 0; i < st->nf; i++)
+        s->cols[i + 1] = st->f[i].name;
     for (size_t i = 0; i < cnt; i++) {
         size_t r = idx[off + i];
         struct iql_val *row = s->vals + i * nc;
@@ -435,7 +441,8 @@ static int run_raw(struct sel_state *st, const struct group *g)
     bool *keep = aalloc(a, n);
     if (!times || !vals || !col || !keep) return SL_ENOMEM;
     memset(keep, 0, n);
-    for (size_t i = 0; i < n; i++) times[i] = g->pts[i].t;
+    for (size_t i = 0; i < n; i++)
+        times[i] = g->pts[i].t;
     for (size_t f = 0; f < nf; f++) {
         const struct iql_expr *e = st->f[f].expr;
         const struct iql_expr *tr = NULL;
@@ -520,7 +527,8 @@ static int agg_eval(struct bctx *b, const struct iql_expr *e, struct iql_val *o,
         if (!xfunc_is_aggregate(e->u.call.name))
             return xerr_set(b->st->err, "undefined function %s()", e->u.call.name);
         if (e->u.call.nargs < 1)
-            return xerr_set(b->st->err, "invalid number of arguments for %s, expected at least 1, got 0",
+            return xerr_set(b->st->err,
+                            "invalid number of arguments for %s, expected at least 1, got 0",
                             e->u.call.name);
         size_t n;
         int rc = gather(b, e->u.call.args[0], &n);
@@ -675,11 +683,13 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
             int64_t bs = iv > 0 ? b0 + (int64_t)bi * iv : b0;
             size_t lo = pi;
             if (iv > 0)
-                while (pi < g->npts && g->pts[pi].t < bs + iv) pi++;
+                while (pi < g->npts && g->pts[pi].t < bs + iv)
+                    pi++;
             else
                 pi = g->npts;
             if (iv > 0)
-                while (lo < pi && g->pts[lo].t < bs) lo++;
+                while (lo < pi && g->pts[lo].t < bs)
+                    lo++;
             struct bctx b = {st, g, lo, pi, bs, scratch, false, -1};
             const struct iql_expr *call = st->single_selector;
             size_t n;
@@ -706,7 +716,8 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
                 times[nr] = res[k].t;
                 for (size_t f = 0; f < nf; f++) {
                     b.sel_ref = (long)res[k].ref;
-                    if (st->f[f].expr == call) vals[nr * nf + f] = res[k].v;
+                    if (st->f[f].expr == call)
+                        vals[nr * nf + f] = res[k].v;
                     else {
                         rc = agg_eval(&b, st->f[f].expr, &vals[nr * nf + f], 0);
                         if (rc < 0) return rc;
@@ -749,7 +760,8 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
         iw_start[f] = aalloc(a, (k + 1) * sizeof(int64_t));
         iw_sum[f] = aalloc(a, (k + 1) * sizeof(double));
         if (!iw_start[f] || !iw_sum[f]) return SL_ENOMEM;
-        rc = xfunc_integral_windows(st->ev, e, scratch, k, iv, off, iw_start[f], iw_sum[f], &iw_n[f]);
+        rc = xfunc_integral_windows(st->ev, e, scratch, k, iv, off, iw_start[f], iw_sum[f],
+                                    &iw_n[f]);
         if (rc < 0) return rc;
     }
     size_t pi = 0;
@@ -759,9 +771,11 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
         int64_t bs = iv > 0 ? b0 + (int64_t)bi * iv : b0;
         size_t lo = pi;
         if (iv > 0) {
-            while (lo < g->npts && g->pts[lo].t < bs) lo++;
+            while (lo < g->npts && g->pts[lo].t < bs)
+                lo++;
             pi = lo;
-            while (pi < g->npts && g->pts[pi].t < bs + iv) pi++;
+            while (pi < g->npts && g->pts[pi].t < bs + iv)
+                pi++;
         } else
             pi = g->npts;
         times[bi] = bs;
@@ -774,7 +788,8 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
                 bool bare = e->kind == IQL_EXPR_VARREF;
                 if ((pass == 0) == bare) continue;
                 if (iw_start[f]) {
-                    while (iw_cur[f] < iw_n[f] && iw_start[f][iw_cur[f]] < bs) iw_cur[f]++;
+                    while (iw_cur[f] < iw_n[f] && iw_start[f][iw_cur[f]] < bs)
+                        iw_cur[f]++;
                     bool hit = iw_cur[f] < iw_n[f] && iw_start[f][iw_cur[f]] == bs;
                     struct iql_val *v = &vals[bi * nf + f];
                     v->kind = hit ? IQLV_FLOAT : IQLV_NULL;
@@ -803,7 +818,8 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
     /* fill */
     enum iql_fill fill = sel->fill;
     if (iv > 0 && fill != IQL_FILL_NONE) {
-        for (size_t bi = 0; bi < nb; bi++) keep[bi] = true;
+        for (size_t bi = 0; bi < nb; bi++)
+            keep[bi] = true;
         for (size_t f = 0; f < nf; f++) {
             const struct iql_expr *e = st->f[f].expr;
             for (size_t bi = 0; bi < nb; bi++) {
@@ -832,10 +848,13 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
                     break;
                 case IQL_FILL_LINEAR: {
                     long p = (long)bi - 1, q = (long)bi + 1;
-                    while (p >= 0 && empty[(size_t)p * nf + f]) p--;
-                    while ((size_t)q < nb && empty[(size_t)q * nf + f]) q++;
+                    while (p >= 0 && empty[(size_t)p * nf + f])
+                        p--;
+                    while ((size_t)q < nb && empty[(size_t)q * nf + f])
+                        q++;
                     if (p < 0 || (size_t)q >= nb) break;
-                    const struct iql_val *pv = &vals[(size_t)p * nf + f], *qv = &vals[(size_t)q * nf + f];
+                    const struct iql_val *pv = &vals[(size_t)p * nf + f],
+                                         *qv = &vals[(size_t)q * nf + f];
                     double x, y;
                     if (!xval_num(pv, &x) || !xval_num(qv, &y)) break;
                     if (pv->kind == IQLV_INT && qv->kind == IQLV_INT) {
@@ -860,10 +879,12 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
         has_tr = true;
         struct iql_val *col = aalloc(a, nb * sizeof(*col));
         if (!col) return SL_ENOMEM;
-        for (size_t bi = 0; bi < nb; bi++) col[bi] = keep[bi] ? vals[bi * nf + f] : (struct iql_val){0};
+        for (size_t bi = 0; bi < nb; bi++)
+            col[bi] = keep[bi] ? vals[bi * nf + f] : (struct iql_val){0};
         int rc = xfunc_transform(st->ev, e, iv, times, col, nb);
         if (rc < 0) return rc;
-        for (size_t bi = 0; bi < nb; bi++) vals[bi * nf + f] = col[bi];
+        for (size_t bi = 0; bi < nb; bi++)
+            vals[bi * nf + f] = col[bi];
     }
     if (has_tr)
         for (size_t bi = 0; bi < nb; bi++) {
@@ -905,7 +926,8 @@ static int table_from_result(struct sel_state *st, const struct iql_result *r, c
         if (strcmp(s->name ? s->name : "", name)) continue;
         for (size_t c = 1; c < s->ncols; c++) {
             bool seen = false;
-            for (size_t k = 0; k < tb->nf && !seen; k++) seen = !strcmp(tb->fname[k], s->cols[c]);
+            for (size_t k = 0; k < tb->nf && !seen; k++)
+                seen = !strcmp(tb->fname[k], s->cols[c]);
             if (!seen) {
                 tb->ftype[tb->nf] = IQLV_NULL;
                 tb->fname[tb->nf++] = s->cols[c];
@@ -913,7 +935,8 @@ static int table_from_result(struct sel_state *st, const struct iql_result *r, c
         }
         for (size_t t = 0; t < s->ntags; t++) {
             bool seen = false;
-            for (size_t k = 0; k < tb->nt && !seen; k++) seen = !strcmp(tb->tkey[k], s->tag_keys[t]);
+            for (size_t k = 0; k < tb->nt && !seen; k++)
+                seen = !strcmp(tb->tkey[k], s->tag_keys[t]);
             if (!seen) tb->tkey[tb->nt++] = s->tag_keys[t];
         }
     }
@@ -937,7 +960,8 @@ static int table_from_result(struct sel_state *st, const struct iql_result *r, c
         if (!xs->key) return SL_ENOMEM;
         int *map = aalloc(a, s->ncols * sizeof(int));
         if (!map) return SL_ENOMEM;
-        for (size_t c = 1; c < s->ncols; c++) map[c] = xt_field_index(tb, s->cols[c]);
+        for (size_t c = 1; c < s->ncols; c++)
+            map[c] = xt_field_index(tb, s->cols[c]);
         for (size_t row = 0; row < s->nrows; row++) {
             const struct iql_val *rv = s->vals + row * s->ncols;
             if (xs_push(a, tb, xs, rv[0].u.i) < 0) return SL_ENOMEM;
@@ -1004,7 +1028,8 @@ static int run_table(struct sel_state *st)
                 e->kind != IQL_EXPR_BINARY)
                 ok = false;
         }
-        if (!ok) return xerr_set(st->err, "mixing aggregate and non-aggregate queries is not supported");
+        if (!ok)
+            return xerr_set(st->err, "mixing aggregate and non-aggregate queries is not supported");
     }
     if (!has_agg && sel->group_interval > 0)
         return xerr_set(st->err, "GROUP BY requires at least one aggregate function");
@@ -1047,9 +1072,11 @@ static int dims_for(struct sel_state *st)
     size_t n = 0;
     for (size_t i = 0; i < sel->ndims; i++) {
         const struct iql_expr *e = sel->dims[i];
-        if (e->kind == IQL_EXPR_VARREF) d[n++] = e->u.ref.name;
+        if (e->kind == IQL_EXPR_VARREF)
+            d[n++] = e->u.ref.name;
         else if (e->kind == IQL_EXPR_WILDCARD)
-            for (size_t t = 0; t < tb->nt; t++) d[n++] = tb->tkey[t];
+            for (size_t t = 0; t < tb->nt; t++)
+                d[n++] = tb->tkey[t];
         else if (e->kind == IQL_EXPR_REGEX)
             for (size_t t = 0; t < tb->nt; t++) {
                 int m = xre_match(st->ev, e->u.s, tb->tkey[t]);
@@ -1081,6 +1108,14 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
     memset(out, 0, sizeof(*out));
     if (sel->into) {
         rc = xerr_set(err, "SELECT INTO is not supported by sluice");
+        goto done;
+    }
+    if (sel->tz && strcmp(sel->tz, "UTC") && strcmp(sel->tz, "Etc/UTC")) {
+        rc = xerr_set(err, "tz('%s') is not supported by sluice: only UTC", sel->tz);
+        goto done;
+    }
+    if (x->rp && *x->rp && strcmp(x->rp, "autogen")) {
+        rc = xerr_set(err, "retention policy not found: %s", x->rp);
         goto done;
     }
     int64_t tmin, tmax;
@@ -1139,7 +1174,8 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
             goto done;
         }
         if (x->allowed && !x->allowed(x->allowed_ud, db, 1)) {
-            rc = xerr_set(err, "error authorizing query: not authorized to read database \"%s\"", db);
+            rc = xerr_set(err, "error authorizing query: not authorized to read database \"%s\"",
+                          db);
             goto done;
         }
         const char **names = NULL;
@@ -1171,7 +1207,8 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
     /* SLIMIT / SOFFSET */
     {
         size_t so = sel->soffset > 0 ? (size_t)sel->soffset : 0;
-        if (so >= st.nout) st.nout = 0;
+        if (so >= st.nout)
+            st.nout = 0;
         else {
             st.out += so;
             st.nout -= so;

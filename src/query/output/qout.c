@@ -221,7 +221,8 @@ static int pretty_line(struct sl_buf *b, const size_t *w, size_t ncols)
 {
     int rc = sl_buf_addc(b, '+');
     for (size_t c = 0; c < ncols && rc == 0; c++) {
-        for (size_t i = 0; i < w[c] + 2 && rc == 0; i++) rc = sl_buf_addc(b, '-');
+        for (size_t i = 0; i < w[c] + 2 && rc == 0; i++)
+            rc = sl_buf_addc(b, '-');
         if (rc == 0) rc = sl_buf_addc(b, '+');
     }
     return rc < 0 ? rc : sl_buf_addc(b, '\n');
@@ -242,7 +243,8 @@ static int pretty_cell(struct sl_buf *b, const char *p, size_t n, size_t width)
     /* control characters would break the table: show them as spaces */
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = sl_buf_addc(b, (unsigned char)p[i] < 0x20 ? ' ' : p[i]);
-    for (size_t i = text_width(p, n); i < width + 1 && rc == 0; i++) rc = sl_buf_addc(b, ' ');
+    for (size_t i = text_width(p, n); i < width + 1 && rc == 0; i++)
+        rc = sl_buf_addc(b, ' ');
     return rc < 0 ? rc : sl_buf_addc(b, '|');
 }
 

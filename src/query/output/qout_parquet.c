@@ -16,9 +16,11 @@
 static enum pq_ctype infer(const struct qout_value *v, size_t n)
 {
     int seen[QOUT_TIME + 1] = {0};
-    for (size_t i = 0; i < n; i++) seen[v[i].type] = 1;
+    for (size_t i = 0; i < n; i++)
+        seen[v[i].type] = 1;
     int kinds = 0;
-    for (int t = QOUT_INT; t <= QOUT_TIME; t++) kinds += seen[t];
+    for (int t = QOUT_INT; t <= QOUT_TIME; t++)
+        kinds += seen[t];
     if (kinds == 0) return PQ_STRING;
     if (seen[QOUT_STRING]) return PQ_STRING;
     if (kinds == 1) {
@@ -62,7 +64,7 @@ int qout_parquet_finish(struct qout *q)
             case PQ_UINT64: ((uint64_t *)vals[c])[r] = v->v.u; break;
             case PQ_BOOL: ((uint8_t *)vals[c])[r] = v->v.b ? 1 : 0; break;
             case PQ_DOUBLE:
-                ((double *)vals[c])[r] = v->type == QOUT_FLOAT ? v->v.f
+                ((double *)vals[c])[r] = v->type == QOUT_FLOAT  ? v->v.f
                                          : v->type == QOUT_UINT ? (double)v->v.u
                                                                 : (double)v->v.i;
                 break;
@@ -80,8 +82,10 @@ int qout_parquet_finish(struct qout *q)
                     n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v->v.i);
                 else if (v->type == QOUT_UINT)
                     n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v->v.u);
-                else if (v->type == QOUT_FLOAT) n = snprintf(tmp, sizeof(tmp), "%.17g", v->v.f);
-                else n = snprintf(tmp, sizeof(tmp), "%s", v->v.b ? "true" : "false");
+                else if (v->type == QOUT_FLOAT)
+                    n = snprintf(tmp, sizeof(tmp), "%.17g", v->v.f);
+                else
+                    n = snprintf(tmp, sizeof(tmp), "%s", v->v.b ? "true" : "false");
                 char *p = sl_arena_strndup(&q->arena, tmp, (size_t)n);
                 if (!p) rc = SL_ETOOBIG;
                 s->ptr = p;

@@ -92,7 +92,8 @@ static int create_tables(sqlite3 *db, struct cat_db *cdb, const struct sl_buf *s
                 if (t[i].p[k] == q && q != ']') k++;
                 sl_buf_addc(&name, t[i].p[k]);
             }
-        } else sl_buf_add(&name, t[i].p, t[i].n);
+        } else
+            sl_buf_add(&name, t[i].p, t[i].n);
         if (!name.ptr) continue;
         size_t found = (size_t)-1;
         for (size_t k = 0; k < cdb->ntables; k++) {
@@ -111,7 +112,8 @@ static int create_tables(sqlite3 *db, struct cat_db *cdb, const struct sl_buf *s
         add_ident(&stmt, cdb->tables[found]->name);
         if (sl_buf_adds(&stmt, " USING sluice") < 0) rc = SL_ENOMEM;
         /* a name that differs only in case from one already made fails: keep the first */
-        else sqlite3_exec(db, stmt.ptr, NULL, NULL, NULL);
+        else
+            sqlite3_exec(db, stmt.ptr, NULL, NULL, NULL);
     }
     sl_buf_release(&name);
     sl_buf_release(&stmt);
@@ -151,10 +153,12 @@ static int fill_schema(sqlite3 *db, struct cat_db *cdb, char *err, size_t errlen
                       err, errlen);
     if (rc < 0) return rc;
     sqlite3_stmt *ts = NULL, *cs = NULL;
-    if (sqlite3_prepare_v2(db, "INSERT INTO information_schema.tables VALUES('public','iox',?,'BASE TABLE')",
-                           -1, &ts, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "INSERT INTO information_schema.columns VALUES('public','iox',?,?,?,?,?)",
-                           -1, &cs, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db, "INSERT INTO information_schema.tables VALUES('public','iox',?,'BASE TABLE')", -1,
+            &ts, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(
+            db, "INSERT INTO information_schema.columns VALUES('public','iox',?,?,?,?,?)", -1, &cs,
+            NULL) != SQLITE_OK) {
         rc = SL_ENOMEM;
         goto out;
     }
@@ -178,8 +182,10 @@ static int fill_schema(sqlite3 *db, struct cat_db *cdb, char *err, size_t errlen
 out:
     sqlite3_finalize(ts);
     sqlite3_finalize(cs);
-    if (rc == 0) rc = exec_sql(db, "COMMIT", err, errlen);
-    else snprintf(err, errlen, "cannot build information_schema");
+    if (rc == 0)
+        rc = exec_sql(db, "COMMIT", err, errlen);
+    else
+        snprintf(err, errlen, "cannot build information_schema");
     return rc;
 }
 
@@ -243,7 +249,8 @@ static int run_explain(sqlite3 *db, const struct sql_rewrite *rw, enum qout_form
             nids = depth;
             ids[nids++] = id;
         }
-        for (int k = 0; k < depth; k++) sl_buf_adds(&plan, "  ");
+        for (int k = 0; k < depth; k++)
+            sl_buf_adds(&plan, "  ");
         sl_buf_adds(&plan, (const char *)sqlite3_column_text(st, 3));
         rc = sl_buf_addc(&plan, '\n');
         if (rc < 0) goto out;
@@ -310,8 +317,10 @@ static int run_statement(sqlite3 *db, const struct sql_request *r, const struct 
             goto out;
         }
         const char *dt = sqlite3_column_decltype(st, c);
-        if (dt && !strcasecmp(dt, "TIMESTAMP")) kind[c] = 1;
-        else if (dt && !strcasecmp(dt, "BOOLEAN")) kind[c] = 2;
+        if (dt && !strcasecmp(dt, "TIMESTAMP"))
+            kind[c] = 1;
+        else if (dt && !strcasecmp(dt, "BOOLEAN"))
+            kind[c] = 2;
         for (size_t k = 0; k < rw->ntime_names; k++)
             if (!strcmp(rw->time_names[k], names[c])) kind[c] = 1;
     }
@@ -381,9 +390,8 @@ int sql_execute(struct engine *e, const struct sql_request *r, struct sl_buf *ou
     if (rc < 0) return rc == SL_ENOMEM ? rc : SL_EINVAL;
     sqlite3 *db = NULL;
     int64_t now = r->now_ns ? r->now_ns : sl_now_ns();
-    struct progress pr = {sl_mono_ns() + (r->timeout_ms ? r->timeout_ms : SQL_DEFAULT_TIMEOUT_MS) *
-                                             SL_NS_PER_MS,
-                          0};
+    struct progress pr = {
+        sl_mono_ns() + (r->timeout_ms ? r->timeout_ms : SQL_DEFAULT_TIMEOUT_MS) * SL_NS_PER_MS, 0};
     struct sql_ctx ctx = {.e = e};
     catalog_rdlock(e->catalog);
     ctx.db = catalog_db_get(e->catalog, r->db, strlen(r->db));
@@ -392,8 +400,9 @@ int sql_execute(struct engine *e, const struct sql_request *r, struct sl_buf *ou
         rc = SL_ENOENT;
         goto out;
     }
-    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                             SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_MEMORY,
+    if (sqlite3_open_v2(":memory:", &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                            SQLITE_OPEN_MEMORY,
                         NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open an SQL connection");
         rc = SL_ENOMEM;
@@ -411,8 +420,10 @@ int sql_execute(struct engine *e, const struct sql_request *r, struct sl_buf *ou
     if ((rc = create_tables(db, ctx.db, &rw.sql)) < 0) goto out;
     if (rw.needs_schema && (rc = fill_schema(db, ctx.db, err, errlen)) < 0) goto out;
     sqlite3_set_authorizer(db, authorize, NULL);
-    if (rw.explain) rc = run_explain(db, &rw, r->format, out, err, errlen);
-    else rc = run_statement(db, r, &rw, &ctx, &pr, out, err, errlen);
+    if (rw.explain)
+        rc = run_explain(db, &rw, r->format, out, err, errlen);
+    else
+        rc = run_statement(db, r, &rw, &ctx, &pr, out, err, errlen);
 out:
     if (db) sqlite3_close_v2(db);
     catalog_unlock(e->catalog);

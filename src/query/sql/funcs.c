@@ -60,8 +60,10 @@ static void fn_date_bin(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER || sqlite3_value_int64(argv[0]) <= 0) {
         if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return;
-        sqlite3_result_error(cx, "date_bin: the stride must be a positive INTERVAL, e.g. "
-                                 "INTERVAL '5 minutes'", -1);
+        sqlite3_result_error(cx,
+                             "date_bin: the stride must be a positive INTERVAL, e.g. "
+                             "INTERVAL '5 minutes'",
+                             -1);
         return;
     }
     int64_t stride = sqlite3_value_int64(argv[0]), t, origin = 0;
@@ -111,12 +113,18 @@ static void fn_date_trunc(sqlite3_context *cx, int argc, sqlite3_value **argv)
     int64_t t;
     if (!u || arg_time(cx, argv[1], "date_trunc", &t) <= 0) return;
     int64_t step = 0;
-    if (!strcasecmp(u, "microsecond") || !strcasecmp(u, "microseconds")) step = 1000;
-    else if (!strcasecmp(u, "millisecond") || !strcasecmp(u, "milliseconds")) step = SL_NS_PER_MS;
-    else if (!strcasecmp(u, "second")) step = SL_NS_PER_S;
-    else if (!strcasecmp(u, "minute")) step = 60 * SL_NS_PER_S;
-    else if (!strcasecmp(u, "hour")) step = 3600 * SL_NS_PER_S;
-    else if (!strcasecmp(u, "day")) step = NS_DAY;
+    if (!strcasecmp(u, "microsecond") || !strcasecmp(u, "microseconds"))
+        step = 1000;
+    else if (!strcasecmp(u, "millisecond") || !strcasecmp(u, "milliseconds"))
+        step = SL_NS_PER_MS;
+    else if (!strcasecmp(u, "second"))
+        step = SL_NS_PER_S;
+    else if (!strcasecmp(u, "minute"))
+        step = 60 * SL_NS_PER_S;
+    else if (!strcasecmp(u, "hour"))
+        step = 3600 * SL_NS_PER_S;
+    else if (!strcasecmp(u, "day"))
+        step = NS_DAY;
     if (step) {
         sqlite3_result_int64(cx, floor_div(t, step) * step);
         return;
@@ -128,9 +136,12 @@ static void fn_date_trunc(sqlite3_context *cx, int argc, sqlite3_value **argv)
         return;
     }
     civil_from_days(days, &y, &m, &d);
-    if (!strcasecmp(u, "month")) days = days_from_civil(y, m, 1);
-    else if (!strcasecmp(u, "quarter")) days = days_from_civil(y, (m - 1) / 3 * 3 + 1, 1);
-    else if (!strcasecmp(u, "year")) days = days_from_civil(y, 1, 1);
+    if (!strcasecmp(u, "month"))
+        days = days_from_civil(y, m, 1);
+    else if (!strcasecmp(u, "quarter"))
+        days = days_from_civil(y, (m - 1) / 3 * 3 + 1, 1);
+    else if (!strcasecmp(u, "year"))
+        days = days_from_civil(y, 1, 1);
     else {
         char msg[160];
         snprintf(msg, sizeof(msg), "date_trunc: unknown unit '%.40s'", u);
@@ -150,14 +161,22 @@ static void fn_date_part(sqlite3_context *cx, int argc, sqlite3_value **argv)
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
     int64_t v;
-    if (!strcasecmp(p, "year")) v = y;
-    else if (!strcasecmp(p, "month")) v = m;
-    else if (!strcasecmp(p, "day")) v = d;
-    else if (!strcasecmp(p, "hour")) v = in_day / (3600 * SL_NS_PER_S);
-    else if (!strcasecmp(p, "minute")) v = in_day / (60 * SL_NS_PER_S) % 60;
-    else if (!strcasecmp(p, "second")) v = in_day / SL_NS_PER_S % 60;
-    else if (!strcasecmp(p, "dow")) v = ((days % 7) + 11) % 7; /* 0 = Sunday */
-    else if (!strcasecmp(p, "doy")) v = days - days_from_civil(y, 1, 1) + 1;
+    if (!strcasecmp(p, "year"))
+        v = y;
+    else if (!strcasecmp(p, "month"))
+        v = m;
+    else if (!strcasecmp(p, "day"))
+        v = d;
+    else if (!strcasecmp(p, "hour"))
+        v = in_day / (3600 * SL_NS_PER_S);
+    else if (!strcasecmp(p, "minute"))
+        v = in_day / (60 * SL_NS_PER_S) % 60;
+    else if (!strcasecmp(p, "second"))
+        v = in_day / SL_NS_PER_S % 60;
+    else if (!strcasecmp(p, "dow"))
+        v = ((days % 7) + 11) % 7; /* 0 = Sunday */
+    else if (!strcasecmp(p, "doy"))
+        v = days - days_from_civil(y, 1, 1) + 1;
     else if (!strcasecmp(p, "epoch")) {
         sqlite3_result_double(cx, (double)t / 1e9);
         return;
@@ -219,8 +238,10 @@ int sql_functions_register(sqlite3 *db, int64_t *now_ns)
     static const struct {
         const char *name;
         int64_t unit;
-    } ts[] = {{"to_timestamp", SL_NS_PER_S},         {"to_timestamp_seconds", SL_NS_PER_S},
-              {"to_timestamp_millis", SL_NS_PER_MS}, {"to_timestamp_micros", SL_NS_PER_US},
+    } ts[] = {{"to_timestamp", SL_NS_PER_S},
+              {"to_timestamp_seconds", SL_NS_PER_S},
+              {"to_timestamp_millis", SL_NS_PER_MS},
+              {"to_timestamp_micros", SL_NS_PER_US},
               {"to_timestamp_nanos", 1}};
     for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]) && rc == SQLITE_OK; i++)
         rc = sqlite3_create_function(db, ts[i].name, 1, det, (void *)(intptr_t)ts[i].unit,

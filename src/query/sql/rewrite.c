@@ -60,10 +60,12 @@ int sql_tokenize(const char *q, size_t len, struct sql_token **out, char *err, s
         unsigned char c = (unsigned char)q[i];
         enum sql_tok type;
         if (isspace(c)) {
-            while (i < len && isspace((unsigned char)q[i])) i++;
+            while (i < len && isspace((unsigned char)q[i]))
+                i++;
             type = SQLT_SPACE;
         } else if (c == '-' && i + 1 < len && q[i + 1] == '-') {
-            while (i < len && q[i] != '\n') i++;
+            while (i < len && q[i] != '\n')
+                i++;
             type = SQLT_SPACE;
         } else if (c == '/' && i + 1 < len && q[i + 1] == '*') {
             const char *e = NULL;
@@ -103,15 +105,18 @@ int sql_tokenize(const char *q, size_t len, struct sql_token **out, char *err, s
         } else if (isdigit(c) || (c == '.' && i + 1 < len && isdigit((unsigned char)q[i + 1]))) {
             if (c == '0' && i + 1 < len && (q[i + 1] == 'x' || q[i + 1] == 'X')) {
                 i += 2;
-                while (i < len && isxdigit((unsigned char)q[i])) i++;
+                while (i < len && isxdigit((unsigned char)q[i]))
+                    i++;
             } else {
-                while (i < len && (isdigit((unsigned char)q[i]) || q[i] == '.')) i++;
+                while (i < len && (isdigit((unsigned char)q[i]) || q[i] == '.'))
+                    i++;
                 if (i < len && (q[i] == 'e' || q[i] == 'E')) {
                     size_t k = i + 1;
                     if (k < len && (q[k] == '+' || q[k] == '-')) k++;
                     if (k < len && isdigit((unsigned char)q[k])) {
                         i = k;
-                        while (i < len && isdigit((unsigned char)q[i])) i++;
+                        while (i < len && isdigit((unsigned char)q[i]))
+                            i++;
                     }
                 }
             }
@@ -119,14 +124,16 @@ int sql_tokenize(const char *q, size_t len, struct sql_token **out, char *err, s
         } else if ((c == '$' || c == ':' || c == '@' || c == '?') && i + 1 < len &&
                    (is_ident_char((unsigned char)q[i + 1])) && !(c == ':' && q[i + 1] == ':')) {
             i++;
-            while (i < len && is_ident_char((unsigned char)q[i])) i++;
+            while (i < len && is_ident_char((unsigned char)q[i]))
+                i++;
             type = SQLT_PARAM;
         } else if (is_ident_start(c)) {
-            while (i < len && is_ident_char((unsigned char)q[i])) i++;
+            while (i < len && is_ident_char((unsigned char)q[i]))
+                i++;
             type = SQLT_IDENT;
         } else {
-            static const char *const ops[] = {"->>", "<=", ">=", "<>", "!=", "==", "||", "::",
-                                              "<<",  ">>", "->"};
+            static const char *const ops[] = {
+                "->>", "<=", ">=", "<>", "!=", "==", "||", "::", "<<", ">>", "->"};
             size_t m = 1;
             for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
                 size_t ol = strlen(ops[k]);
@@ -187,18 +194,40 @@ struct unit {
 };
 
 static const struct unit units[] = {
-    {"nanoseconds", 1},        {"nanosecond", 1},         {"nsec", 1},
-    {"ns", 1},                 {"microseconds", 1000},    {"microsecond", 1000},
-    {"usec", 1000},            {"us", 1000},              {"µs", 1000},
-    {"milliseconds", 1000000}, {"millisecond", 1000000},  {"msecs", 1000000},
-    {"msec", 1000000},         {"ms", 1000000},           {"seconds", SL_NS_PER_S},
-    {"second", SL_NS_PER_S},   {"secs", SL_NS_PER_S},     {"sec", SL_NS_PER_S},
-    {"s", SL_NS_PER_S},        {"minutes", 60 * SL_NS_PER_S},
-    {"minute", 60 * SL_NS_PER_S}, {"mins", 60 * SL_NS_PER_S}, {"min", 60 * SL_NS_PER_S},
-    {"m", 60 * SL_NS_PER_S},   {"hours", 3600 * SL_NS_PER_S}, {"hour", 3600 * SL_NS_PER_S},
-    {"hrs", 3600 * SL_NS_PER_S}, {"hr", 3600 * SL_NS_PER_S}, {"h", 3600 * SL_NS_PER_S},
-    {"days", 86400 * SL_NS_PER_S}, {"day", 86400 * SL_NS_PER_S}, {"d", 86400 * SL_NS_PER_S},
-    {"weeks", 604800 * SL_NS_PER_S}, {"week", 604800 * SL_NS_PER_S},
+    {"nanoseconds", 1},
+    {"nanosecond", 1},
+    {"nsec", 1},
+    {"ns", 1},
+    {"microseconds", 1000},
+    {"microsecond", 1000},
+    {"usec", 1000},
+    {"us", 1000},
+    {"µs", 1000},
+    {"milliseconds", 1000000},
+    {"millisecond", 1000000},
+    {"msecs", 1000000},
+    {"msec", 1000000},
+    {"ms", 1000000},
+    {"seconds", SL_NS_PER_S},
+    {"second", SL_NS_PER_S},
+    {"secs", SL_NS_PER_S},
+    {"sec", SL_NS_PER_S},
+    {"s", SL_NS_PER_S},
+    {"minutes", 60 * SL_NS_PER_S},
+    {"minute", 60 * SL_NS_PER_S},
+    {"mins", 60 * SL_NS_PER_S},
+    {"min", 60 * SL_NS_PER_S},
+    {"m", 60 * SL_NS_PER_S},
+    {"hours", 3600 * SL_NS_PER_S},
+    {"hour", 3600 * SL_NS_PER_S},
+    {"hrs", 3600 * SL_NS_PER_S},
+    {"hr", 3600 * SL_NS_PER_S},
+    {"h", 3600 * SL_NS_PER_S},
+    {"days", 86400 * SL_NS_PER_S},
+    {"day", 86400 * SL_NS_PER_S},
+    {"d", 86400 * SL_NS_PER_S},
+    {"weeks", 604800 * SL_NS_PER_S},
+    {"week", 604800 * SL_NS_PER_S},
     {"w", 604800 * SL_NS_PER_S},
 };
 
@@ -208,7 +237,8 @@ int sql_interval_parse(const char *s, size_t n, int64_t *ns)
     int64_t total = 0;
     int parts = 0;
     for (;;) {
-        while (i < n && isspace((unsigned char)s[i])) i++;
+        while (i < n && isspace((unsigned char)s[i]))
+            i++;
         if (i >= n) break;
         int neg = 0;
         if (s[i] == '-' || s[i] == '+') neg = s[i++] == '-';
@@ -227,7 +257,8 @@ int sql_interval_parse(const char *s, size_t n, int64_t *ns)
             }
         }
         if (i == ds) return SL_EINVAL;
-        while (i < n && isspace((unsigned char)s[i])) i++;
+        while (i < n && isspace((unsigned char)s[i]))
+            i++;
         size_t us = i;
         while (i < n && !isspace((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
                s[i] != '-' && s[i] != '+')
@@ -246,8 +277,7 @@ int sql_interval_parse(const char *s, size_t n, int64_t *ns)
         if (ip > INT64_MAX / mult) return SL_ERANGE;
         int64_t v = ip * mult + (int64_t)llround(frac * (double)mult);
         if (neg) v = -v;
-        if ((v > 0 && total > INT64_MAX - v) || (v < 0 && total < INT64_MIN - v))
-            return SL_ERANGE;
+        if ((v > 0 && total > INT64_MAX - v) || (v < 0 && total < INT64_MIN - v)) return SL_ERANGE;
         total += v;
         parts++;
     }
@@ -266,11 +296,9 @@ static int tok_timestamp(const struct sql_token *t, struct sl_buf *tmp, int64_t 
     return sl_time_parse_rfc3339(tmp->ptr, tmp->len, ns) == 0;
 }
 
-static const char *const unit_words[] = {"NANOSECOND",  "MICROSECOND", "MILLISECOND", "SECOND",
-                                         "MINUTE",      "HOUR",        "DAY",         "WEEK",
-                                         "NANOSECONDS", "MICROSECONDS", "MILLISECONDS",
-                                         "SECONDS",     "MINUTES",     "HOURS",       "DAYS",
-                                         "WEEKS"};
+static const char *const unit_words[] = {
+    "NANOSECOND",  "MICROSECOND",  "MILLISECOND",  "SECOND",  "MINUTE",  "HOUR",  "DAY",  "WEEK",
+    "NANOSECONDS", "MICROSECONDS", "MILLISECONDS", "SECONDS", "MINUTES", "HOURS", "DAYS", "WEEKS"};
 
 static int is_unit_word(const struct sql_token *t)
 {
@@ -281,8 +309,8 @@ static int is_unit_word(const struct sql_token *t)
 
 static int is_varying_unit(const struct sl_buf *body)
 {
-    static const char *const words[] = {"month", "mon", "year", "yr", "decade", "century",
-                                        "quarter"};
+    static const char *const words[] = {"month",  "mon",     "year",   "yr",
+                                        "decade", "century", "quarter"};
     for (size_t i = 0; i < body->len; i++)
         for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
             if (!strncasecmp(body->ptr + i, words[k], strlen(words[k]))) return 1;
@@ -298,10 +326,14 @@ static int add_time_name(struct sql_rewrite *rw, const char *p, size_t n)
     return 0;
 }
 
-static const char *const time_funcs[] = {"date_bin",           "date_trunc",
-                                         "now",                "to_timestamp",
-                                         "to_timestamp_seconds", "to_timestamp_millis",
-                                         "to_timestamp_micros", "to_timestamp_nanos",
+static const char *const time_funcs[] = {"date_bin",
+                                         "date_trunc",
+                                         "now",
+                                         "to_timestamp",
+                                         "to_timestamp_seconds",
+                                         "to_timestamp_millis",
+                                         "to_timestamp_micros",
+                                         "to_timestamp_nanos",
                                          "datetrunc"};
 
 /* Finds the outer SELECT list of the rewritten text and records the result
@@ -336,9 +368,12 @@ static int collect_time_names(struct sql_rewrite *rw)
         size_t b = k;
         depth = 0;
         while (k < ns) {
-            if (tok_is(&t[k], "(")) depth++;
-            else if (tok_is(&t[k], ")")) depth--;
-            else if (depth == 0 && (tok_is(&t[k], ",") || tok_is(&t[k], "FROM"))) break;
+            if (tok_is(&t[k], "("))
+                depth++;
+            else if (tok_is(&t[k], ")"))
+                depth--;
+            else if (depth == 0 && (tok_is(&t[k], ",") || tok_is(&t[k], "FROM")))
+                break;
             k++;
         }
         size_t e = k; /* item is t[b..e) */
@@ -348,7 +383,8 @@ static int collect_time_names(struct sql_rewrite *rw)
             if (e - b >= 3 && tok_is(&t[e - 2], "AS")) {
                 alias = &t[e - 1];
                 ee = e - 2;
-            } else if (e - b >= 2 && (t[e - 1].type == SQLT_IDENT || t[e - 1].type == SQLT_QIDENT) &&
+            } else if (e - b >= 2 &&
+                       (t[e - 1].type == SQLT_IDENT || t[e - 1].type == SQLT_QIDENT) &&
                        (tok_is(&t[e - 2], ")") || t[e - 2].type == SQLT_IDENT ||
                         t[e - 2].type == SQLT_QIDENT) &&
                        !tok_is(&t[e - 2], ".")) {
@@ -424,7 +460,8 @@ static int rewrite_show(const struct sql_token *t, size_t ns, struct sql_rewrite
             return SL_ENOMEM;
         return 1;
     }
-    snprintf(err, errlen, "unsupported SHOW statement: use SHOW TABLES or SHOW COLUMNS FROM <table>");
+    snprintf(err, errlen,
+             "unsupported SHOW statement: use SHOW TABLES or SHOW COLUMNS FROM <table>");
     return SL_EINVAL;
 }
 
@@ -463,15 +500,16 @@ int sql_rewrite_query(const char *q, size_t len, struct sql_rewrite *rw, char *e
     if (tok_is(&t[0], "EXPLAIN") && !(ns > 1 && tok_is(&t[1], "QUERY"))) {
         rw->explain = 1;
         k = 1;
-        while (k < ns && (tok_is(&t[k], "ANALYZE") || tok_is(&t[k], "VERBOSE"))) k++;
+        while (k < ns && (tok_is(&t[k], "ANALYZE") || tok_is(&t[k], "VERBOSE")))
+            k++;
     }
     if ((rc = rewrite_show(t + k, ns - k, rw, &tmp, err, errlen)) != 0) {
         if (rc > 0) rc = 0;
         goto out;
     }
     const char *pos = k == 0 ? q : k < ns ? t[k].p : q + len; /* text before pos is emitted */
-    int between = 0;  /* literals still to convert in `time BETWEEN a AND b` */
-    int in_list = 0;  /* inside `time IN (...)` */
+    int between = 0; /* literals still to convert in `time BETWEEN a AND b` */
+    int in_list = 0; /* inside `time IN (...)` */
     for (; k < ns; k++) {
         const struct sql_token *c = &t[k];
         const char *repl_end = NULL;
@@ -514,8 +552,8 @@ int sql_rewrite_query(const char *q, size_t len, struct sql_rewrite *rw, char *e
         else if (c->type == SQLT_STRING && k + 2 < ns && tok_is(&t[k + 1], "::") &&
                  (tok_is(&t[k + 2], "timestamp") || tok_is(&t[k + 2], "timestamptz"))) {
             if (!tok_timestamp(c, &tmp, &v)) {
-                snprintf(err, errlen, "cannot cast %.*s to a timestamp", (int)(c->n > 80 ? 80 : c->n),
-                         c->p);
+                snprintf(err, errlen, "cannot cast %.*s to a timestamp",
+                         (int)(c->n > 80 ? 80 : c->n), c->p);
                 rc = SL_EINVAL;
                 goto out;
             }
@@ -591,6 +629,7 @@ out:
 void sql_rewrite_release(struct sql_rewrite *rw)
 {
     sl_buf_release(&rw->sql);
-    for (size_t i = 0; i < rw->ntime_names; i++) sl_free(rw->time_names[i]);
+    for (size_t i = 0; i < rw->ntime_names; i++)
+        sl_free(rw->time_names[i]);
     rw->ntime_names = 0;
 }

@@ -22,7 +22,7 @@ struct engine;
 
 /* A query parameter: $name in the SQL (also :name, @name). */
 struct sql_param {
-    const char *name; /* without the sigil */
+    const char *name;    /* without the sigil */
     struct qout_value v; /* QOUT_NULL, INT, FLOAT, BOOL (as integer 0/1) or STRING */
 };
 

@@ -16,20 +16,20 @@ struct engine;
 struct cat_db;
 
 /* Limits against hostile queries. */
-#define SQL_MAX_QUERY (1u << 20)   /* bytes of SQL text */
-#define SQL_MAX_TOKENS 200000      /* tokens in one query */
-#define SQL_MAX_TIME_NAMES 64      /* result columns flagged as timestamps */
+#define SQL_MAX_QUERY      (1u << 20) /* bytes of SQL text */
+#define SQL_MAX_TOKENS     200000     /* tokens in one query */
+#define SQL_MAX_TIME_NAMES 64         /* result columns flagged as timestamps */
 
 /* ---- tokenizer ---- */
 
 enum sql_tok {
-    SQLT_SPACE,   /* whitespace and comments */
-    SQLT_IDENT,   /* bare identifier or keyword */
-    SQLT_QIDENT,  /* "quoted", `quoted` or [quoted] identifier */
-    SQLT_STRING,  /* 'string' (quotes included) */
+    SQLT_SPACE,  /* whitespace and comments */
+    SQLT_IDENT,  /* bare identifier or keyword */
+    SQLT_QIDENT, /* "quoted", `quoted` or [quoted] identifier */
+    SQLT_STRING, /* 'string' (quotes included) */
     SQLT_NUMBER,
-    SQLT_PARAM,   /* $name, :name, @name, ?NNN */
-    SQLT_OP,      /* operator or punctuation */
+    SQLT_PARAM, /* $name, :name, @name, ?NNN */
+    SQLT_OP,    /* operator or punctuation */
 };
 
 struct sql_token {
@@ -46,9 +46,9 @@ int sql_tokenize(const char *q, size_t len, struct sql_token **out, char *err, s
 /* ---- rewriter ---- */
 
 struct sql_rewrite {
-    struct sl_buf sql;    /* SQLite text */
-    int explain;          /* EXPLAIN [ANALYZE|VERBOSE] was stripped */
-    int needs_schema;     /* uses information_schema */
+    struct sl_buf sql; /* SQLite text */
+    int explain;       /* EXPLAIN [ANALYZE|VERBOSE] was stripped */
+    int needs_schema;  /* uses information_schema */
     /* names of result columns that hold timestamps (beyond those whose
      * declared type is TIMESTAMP): date_bin(...) AS b, now(), min(time)... */
     char *time_names[SQL_MAX_TIME_NAMES];
@@ -65,8 +65,7 @@ struct sql_rewrite {
  *   EXPLAIN [ANALYZE|VERBOSE] q                 → q, with explain set
  * Returns 0, or SL_EINVAL with a message in err (e.g. a bad interval).
  * Release with sql_rewrite_release. */
-int sql_rewrite_query(const char *q, size_t len, struct sql_rewrite *out, char *err,
-                      size_t errlen);
+int sql_rewrite_query(const char *q, size_t len, struct sql_rewrite *out, char *err, size_t errlen);
 void sql_rewrite_release(struct sql_rewrite *rw);
 
 /* Parses an interval body ("5 minutes", "1 hour 30 minutes", "1.5h",

@@ -46,10 +46,10 @@ struct vcursor {
     sqlite3_vtab_cursor base;
     struct scan_iter *it;
     const struct scan_chunk *ch;
-    size_t row;     /* position in order[] */
+    size_t row;      /* position in order[] */
     uint32_t *order; /* row permutation when ordered by time */
     size_t order_cap;
-    int ordered;    /* 0, 1 asc, -1 desc */
+    int ordered; /* 0, 1 asc, -1 desc */
     int eof;
     int64_t rowid;
     /* pushdown state kept alive for the scan */
@@ -61,8 +61,8 @@ struct vcursor {
     struct sl_buf strs; /* copies of tag values */
 };
 
-static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                      sqlite3_vtab **out, char **err)
+static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
+                      char **err)
 {
     struct sql_ctx *ctx = aux;
     if (argc < 3) return SQLITE_ERROR;
@@ -77,8 +77,10 @@ static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
     for (size_t c = 0; c < t->ncols; c++) {
         const struct cat_column *col = &t->cols[c];
         const char *type = "TEXT";
-        if (c == 0) type = "TIMESTAMP";
-        else if (col->kind == CAT_COL_FIELD) switch (col->type) {
+        if (c == 0)
+            type = "TIMESTAMP";
+        else if (col->kind == CAT_COL_FIELD)
+            switch (col->type) {
             case LP_FLOAT: type = "REAL"; break;
             case LP_INTEGER: type = "INTEGER"; break;
             case LP_UNSIGNED: type = "UBIGINT"; break;
@@ -248,7 +250,8 @@ static int order_rows(struct vcursor *c)
         c->order = o;
         c->order_cap = n;
     }
-    for (size_t i = 0; i < n; i++) c->order[i] = (uint32_t)i;
+    for (size_t i = 0; i < n; i++)
+        c->order[i] = (uint32_t)i;
     /* qsort has no context argument: a thread-local names the cursor */
     sort_cursor = c;
     qsort(c->order, n, sizeof(*c->order), order_cmp);
@@ -265,8 +268,8 @@ static int next_chunk(struct vcursor *c)
         sqlite3_free(v->base.zErrMsg);
         v->base.zErrMsg =
             sqlite3_mprintf("reading table \"%s\" failed: %s", v->t->name, sl_strerror(rc));
-        snprintf(v->ctx->err, sizeof(v->ctx->err), "reading table \"%s\" failed: %s",
-                 v->t->name, sl_strerror(rc));
+        snprintf(v->ctx->err, sizeof(v->ctx->err), "reading table \"%s\" failed: %s", v->t->name,
+                 sl_strerror(rc));
         return SQLITE_ERROR;
     }
     if (rc == 0) {
@@ -302,7 +305,8 @@ static int bound_value(sqlite3_value *val, char op, int64_t *lo, int64_t *hi)
                 x = (int64_t)f;
                 op = 'l';
             }
-        } else x = (int64_t)d;
+        } else
+            x = (int64_t)d;
         break;
     }
     default: {
@@ -381,8 +385,12 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str,
         long col = strtol(p, &end, 10);
         char op = *end;
         p = end + 1;
-        while (*p == ' ') p++;
-        if (col < 0 || (size_t)col >= v->ncols) return SQLITE_ERROR;
+        while (*p == ' ')
+            p++;
+        if (col < 0 || (size_t)col >= v->ncols) {
+            sl_free(first);
+            return SQLITE_ERROR;
+        }
         sqlite3_value *val = argv[ai++];
         if (col == 0) {
             int r = bound_value(val, op, &o.min_time, &o.max_time);
@@ -422,14 +430,17 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str,
     /* fix the value pointers (the string buffer may have moved while growing) */
     for (size_t i = 0; i < c->nvals; i++)
         c->vals[i].ptr = c->strs.ptr + (uintptr_t)c->vals[i].ptr;
-    for (size_t k = 0; k < c->ntags; k++) c->tags[k].vals = c->vals + first[k];
+    for (size_t k = 0; k < c->ntags; k++)
+        c->tags[k].vals = c->vals + first[k];
     sl_free(first);
     if (*p == 'u') {
         uint64_t used = strtoull(p + 1, (char **)&p, 16);
         for (size_t col = 0; col < v->ncols; col++)
             c->need[col] = (used >> (col < 63 ? col : 63)) & 1;
-        while (*p == ' ') p++;
-    } else memset(c->need, 1, v->ncols);
+        while (*p == ' ')
+            p++;
+    } else
+        memset(c->need, 1, v->ncols);
     if (p[0] == 'o') c->ordered = p[1] == '-' ? -1 : 1;
     o.need = c->need;
     o.nneed = v->ncols;
@@ -476,8 +487,10 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *cx, int col)
     case LP_FLOAT: sqlite3_result_double(cx, bc->v.f[r]); break;
     case LP_INTEGER: sqlite3_result_int64(cx, bc->v.i[r]); break;
     case LP_UNSIGNED:
-        if (bc->v.u[r] <= (uint64_t)INT64_MAX) sqlite3_result_int64(cx, (int64_t)bc->v.u[r]);
-        else sqlite3_result_double(cx, (double)bc->v.u[r]);
+        if (bc->v.u[r] <= (uint64_t)INT64_MAX)
+            sqlite3_result_int64(cx, (int64_t)bc->v.u[r]);
+        else
+            sqlite3_result_double(cx, (double)bc->v.u[r]);
         break;
     case LP_BOOLEAN: sqlite3_result_int(cx, bc->v.b[r] ? 1 : 0); break;
     case LP_STRING:
