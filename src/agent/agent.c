@@ -597,6 +597,11 @@ uint64_t agent_adopt_buffers(struct agent *new_a, struct agent *old)
             metric_buffer_move(&match->buf, &o->buf);
         } else if (match) {
             metric_buffer_move(&match->buf, &o->buf);
+        }
+        if (match) {
+            /* a reload does not restart the backoff: no extra requests */
+            match->failures = o->failures;
+            match->retry_at = o->retry_at;
         } else {
             dropped += metric_buffer_len(&o->buf);
         }

@@ -48,6 +48,16 @@ static void usage(FILE *f)
             "  --output-filter a:b      only these outputs\n");
 }
 
+static void print_commented(const char *sample)
+{
+    for (const char *p = sample; *p;) {
+        size_t l = strcspn(p, "\n");
+        printf("# %.*s\n", (int)l, p);
+        p += l + (p[l] == '\n');
+    }
+    printf("\n");
+}
+
 static int print_sample(const char *in_filter, const char *out_filter)
 {
     printf("# sluice agent configuration (Telegraf-compatible)\n\n"
@@ -87,6 +97,21 @@ static int print_sample(const char *in_filter, const char *out_filter)
             }
             printf("\n");
         }
+    }
+    if (!in_filter && !out_filter) {
+        /* processors and aggregators, commented out, as Telegraf's sample */
+        printf(
+            "###############################################################################\n"
+            "#                            PROCESSOR PLUGINS                                #\n"
+            "###############################################################################\n\n");
+        for (size_t i = 0; agent_processors[i]; i++)
+            print_commented(agent_processors[i]->sample);
+        printf(
+            "###############################################################################\n"
+            "#                            AGGREGATOR PLUGINS                               #\n"
+            "###############################################################################\n\n");
+        for (size_t i = 0; agent_aggregators[i]; i++)
+            print_commented(agent_aggregators[i]->sample);
     }
     printf("###############################################################################\n"
            "#                            INPUT PLUGINS                                    #\n"

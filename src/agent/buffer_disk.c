@@ -6,6 +6,8 @@
  *   <seq>.seg   segment files, seq = 16 lower-case hex digits, increasing
  *   ack         the acknowledgement: where the first record not yet
  *               delivered is
+ *   lock        flock(2)ed while a process uses the directory, so two agents
+ *               never share a buffer (the kernel drops the lock on kill -9)
  *
  * Segment file:
  *   offset 0   8 bytes  magic "SLAGSEG1"
@@ -52,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,6 +98,7 @@ struct disk_buffer {
     uint64_t inflight_live; /* in-flight records whose segment still exists */
     int rd_fd;
     uint64_t rd_fd_seq;
+    int lock_fd;
     uint64_t dropped, replayed;
     int64_t last_sync;
     int dirty;
@@ -339,7 +343,7 @@ int disk_buffer_open(const char *dir, uint64_t max_bytes, struct disk_buffer **o
 {
     struct disk_buffer *d = sl_calloc(1, sizeof(*d));
     if (!d) return SL_ENOMEM;
-    d->wfd = d->rd_fd = -1;
+    d->wfd = d->rd_fd = d->lock_fd = -1;
     d->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX;
     d->seg_max = d->max_bytes / 8;
     if (d->seg_max > SEG_MAX_LIMIT) d->seg_max = SEG_MAX_LIMIT;
@@ -353,6 +357,15 @@ int disk_buffer_open(const char *dir, uint64_t max_bytes, struct disk_buffer **o
     if ((rc = sl_mkdirs(dir, 1)) < 0) {
         snprintf(err, errcap, "disk buffer %s: cannot create the directory: %s", dir,
                  sl_strerror(rc));
+        goto fail;
+    }
+    char lp[4096];
+    snprintf(lp, sizeof(lp), "%s/lock", dir);
+    d->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        snprintf(err, errcap, "disk buffer %s: %s", dir,
+                 d->lock_fd < 0 ? strerror(errno) : "in use by another running agent");
+        rc = SL_EBUSY;
         goto fail;
     }
     if ((rc = recover(d, err, errcap)) < 0) goto fail;
@@ -381,6 +394,7 @@ void disk_buffer_close(struct disk_buffer *d)
         close(d->wfd);
     }
     close_rd(d);
+    if (d->lock_fd >= 0) close(d->lock_fd);
     sl_free(d->segs);
     sl_free(d->inflight);
     sl_free(d->dir);
@@ -414,8 +428,9 @@ long disk_buffer_add(struct disk_buffer *d, const struct metric *m)
     }
     if ((rc = sl_write_full(d->wfd, d->scratch.ptr, d->scratch.len)) < 0) {
         /* undo a partial append so the segment stays parseable */
-        if (ftruncate(d->wfd, (off_t)tail->size) < 0) {
-        }
+        if (ftruncate(d->wfd, (off_t)tail->size) < 0)
+            sl_error("agent", "disk buffer %s: cannot undo a partial write: %s", d->dir,
+                     strerror(errno));
         lseek(d->wfd, 0, SEEK_END);
         return rc;
     }

@@ -18,6 +18,7 @@ const struct agent_input_ops *const agent_inputs[] = {
     &input_cpu,
     &input_disk,
     &input_diskio,
+    &input_docker,
     &input_exec,
     &input_http_listener_v2,
     &input_http_response,

@@ -196,13 +196,13 @@ struct write_ctx {
     int written;
 };
 
-/* Writes chunk c (already sorted and deduplicated) to ctx->path. The caller
- * holds the catalog lock (t's columns are borrowed). */
-static int write_chunk(void *arg, const struct cat_table *t, const struct scan_chunk *c)
+/* Writes chunk c (already sorted and deduplicated) to ctx->path. cols (the
+ * table's columns, ncols entries) borrow the catalog's name strings, which
+ * live as long as the catalog: no lock is needed while writing. */
+static int write_chunk(struct write_ctx *w, const char *db, const char *table,
+                       const struct store_col *cols, size_t ncols, const struct scan_chunk *c)
 {
-    struct write_ctx *w = arg;
-    size_t ncols = c->ncols < t->ncols ? c->ncols : t->ncols;
-    struct store_col *cols = sl_calloc(ncols + 1, sizeof(*cols));
+    if (c->ncols < ncols) ncols = c->ncols;
     uint8_t *present = sl_calloc(ncols + 1, 1);
     struct pq_column_data *data = sl_calloc(ncols + 1, sizeof(*data));
     struct pq_str **strs = sl_calloc(ncols + 1, sizeof(*strs));
@@ -210,12 +210,10 @@ static int write_chunk(void *arg, const struct cat_table *t, const struct scan_c
     int have_layout = 0;
     int rc = SL_ENOMEM;
     struct pq_writer *pw = NULL;
-    if (!cols || !present || !data || !strs) goto out;
-    for (size_t i = 0; i < ncols; i++) {
-        cols[i] = (struct store_col){t->cols[i].name, t->cols[i].kind, t->cols[i].type};
-        present[i] = i == 0 || (c->cols[i].present && t->cols[i].kind != CAT_COL_TIME);
-    }
-    if ((rc = storage_layout_init(&L, t->db->name, t->name, cols, present, ncols)) < 0) goto out;
+    if (!present || !data || !strs) goto out;
+    for (size_t i = 0; i < ncols; i++)
+        present[i] = i == 0 || (c->cols[i].present && cols[i].kind != CAT_COL_TIME);
+    if ((rc = storage_layout_init(&L, db, table, cols, present, ncols)) < 0) goto out;
     have_layout = 1;
     rc = SL_ENOMEM;
     for (size_t k = 0; k < L.ncols; k++) {
@@ -265,7 +263,6 @@ out:
         sl_free(strs[k]);
     if (have_layout) storage_layout_release(&L);
     sl_free(strs);
-    sl_free(cols);
     sl_free(present);
     sl_free(data);
     return rc;
@@ -332,14 +329,24 @@ static int persist_part(struct engine *e, struct cat_db *db, struct cat_table *t
         }
     }
     pthread_mutex_unlock(&bt->lock);
-    struct write_ctx w = {.e = e, .path = abs};
-    if (rc == 0 && snap.nrows) rc = write_chunk(&w, t, &ch);
+    /* the columns as of the snapshot; names are never freed while the
+     * catalog is open, and the buffer tables only by engine_db_drop, which
+     * waits for persist_lock: the file is written without the catalog lock,
+     * so that schema changes (new tables, columns) do not wait for it */
+    struct store_col *cols = rc == 0 ? sl_calloc(ncols ? ncols : 1, sizeof(*cols)) : NULL;
+    if (rc == 0 && !cols) rc = SL_ENOMEM;
+    for (size_t c = 0; rc == 0 && c < ncols; c++)
+        cols[c] = (struct store_col){t->cols[c].name, t->cols[c].kind, t->cols[c].type};
+    const char *dbname = db->name, *tname = t->name;
     catalog_unlock(e->catalog);
-    for (size_t c = 0; ch.cols && c < ncols; c++)
-        if (ch.cols[c].present && t->cols[c].kind == CAT_COL_TAG) {
+    struct write_ctx w = {.e = e, .path = abs};
+    if (rc == 0 && snap.nrows) rc = write_chunk(&w, dbname, tname, cols, ncols, &ch);
+    for (size_t c = 0; ch.cols && c < ncols; c++) /* tag columns were allocated here */
+        if (ch.cols[c].present && !(c < snap.ncols && snap.cols[c].present)) {
             sl_free(ch.cols[c].v.s);
             sl_free(ch.cols[c].valid);
         }
+    sl_free(cols);
     sl_free(ch.cols);
     uint64_t max_lsn = snap.max_lsn;
     buffer_snapshot_release(&snap);
@@ -508,11 +515,14 @@ int storage_enforce_retention(struct engine *e, int64_t now_ns)
 
 /* ---- start-up cleanup ---- */
 
+/* A file is live when a table that still exists lists it (the files of a
+ * dropped table or database are garbage). */
 static int is_live(struct catalog *c, const char *rel)
 {
     for (size_t i = 0; i < c->ndbs; i++)
-        for (size_t k = 0; k < c->dbs[i]->ntables; k++) {
+        for (size_t k = 0; !c->dbs[i]->deleted && k < c->dbs[i]->ntables; k++) {
             const struct cat_table *t = c->dbs[i]->tables[k];
+            if (t->deleted) continue;
             for (size_t f = 0; f < t->nfiles; f++)
                 if (!strcmp(t->files[f].path, rel)) return 1;
         }

@@ -89,7 +89,7 @@ static int col_needed(const struct scan_opts *o, const struct cat_table *t, size
 }
 
 static int load_buffer(struct buf_table *bt, const struct buf_part *p, const struct cat_table *t,
-                       const struct scan_opts *o, struct sl_arena *arena, struct source *s)
+                       const struct scan_opts *o, struct source *s)
 {
     size_t ncols = t->ncols;
     int64_t tmin = o->min_time, tmax = o->max_time;
@@ -123,7 +123,6 @@ static int load_buffer(struct buf_table *bt, const struct buf_part *p, const str
             col->valid[r] = 1;
         }
     }
-    (void)arena;
     return 0;
 }
 
@@ -612,10 +611,10 @@ retry:
         /* sealed partitions are older than the active one */
         for (size_t i = 0; i < bt->nsealed && rc == 0 && it->nsrc + 1 < maxsrc; i++)
             if (bt->sealed[i]->start == ps)
-                rc = load_buffer(bt, bt->sealed[i], t, o, &it->arena, &it->src[it->nsrc++]);
+                rc = load_buffer(bt, bt->sealed[i], t, o, &it->src[it->nsrc++]);
         for (size_t i = 0; i < bt->nparts && rc == 0 && it->nsrc < maxsrc; i++)
             if (bt->parts[i]->start == ps)
-                rc = load_buffer(bt, bt->parts[i], t, o, &it->arena, &it->src[it->nsrc++]);
+                rc = load_buffer(bt, bt->parts[i], t, o, &it->src[it->nsrc++]);
         pthread_mutex_unlock(&bt->lock);
     }
     if (rc == 0 && !all_tags && it->nsrc > 1) {

@@ -155,16 +155,27 @@ def test_seed_L0965_and_L0804():
 
 
 def test_reconnect():
+    reconnect_run(failover=False)
+
+
+def test_failover_first_server_down():
+    reconnect_run(failover=True)
+
+
+def reconnect_run(failover):
     d = tmpdir()
     b = Broker(d)
     out_path = os.path.join(d, "out.lp")
+    servers = f'"tcp://127.0.0.1:{b.port}"'
+    if failover:  # the first server refuses connections: the agent moves on to the next
+        servers = f'"tcp://127.0.0.1:{free_port()}", ' + servers
     conf = f"""
 [agent]
   interval = "1s"
   flush_interval = "1s"
   omit_hostname = true
 [[inputs.mqtt_consumer]]
-  servers = ["tcp://127.0.0.1:{b.port}"]
+  servers = [{servers}]
   topics = ["t/#"]
   username = "telegraf"
   password = "password"
@@ -193,32 +204,36 @@ def test_reconnect():
                 return True
             time.sleep(0.2)
         return False
+    def subscribed(tag, secs=20):
+        """Publishes probes until one arrives (the agent has subscribed)."""
+        t0 = time.time()
+        got = len(lines())
+        while time.time() - t0 < secs:
+            b.pub("t/b", f"m,phase={tag} v=0i")
+            if wait_for(got + 1, 1.0):
+                return time.time() - t0
+        return None
     try:
-        time.sleep(1.0)
+        dt = subscribed("probe-start")
+        check(dt is not None, f"subscribed at start ({dt or 0:.1f}s)")
+        n0 = len(lines())
         for i in range(5):
             b.pub("t/a", f"m,phase=before v={i}i")
-        check(wait_for(5, 10), "5 messages before the broker restart", lines())
-        for round_ in range(2):
+        check(wait_for(n0 + 5, 10), "5 messages before the broker restart", lines())
+        for round_ in range(0 if failover else 2):
             b.restart()
-            t0 = time.time()
-            got = len(lines())
-            ok = False
-            # publish until the agent has re-subscribed, then 5 more that must all arrive
-            while time.time() - t0 < 20:
-                b.pub("t/b", f"m,phase=probe{round_} v=0i")
-                if wait_for(got + 1, 1.0):
-                    ok = True
-                    break
-            check(ok, f"restart {round_ + 1}: agent reconnected and re-subscribed "
-                  f"({time.time() - t0:.1f}s)")
+            dt = subscribed(f"probe{round_}")
+            check(dt is not None, f"restart {round_ + 1}: agent reconnected and re-subscribed "
+                  f"({dt or 0:.1f}s)")
             n0 = len(lines())
             for i in range(5):
                 b.pub("t/c", f"m,phase=after{round_} v={i}i")
             check(wait_for(n0 + 5, 10), f"restart {round_ + 1}: all 5 later messages arrive")
         check(a.poll() is None, "agent still running")
-        after = [x for x in lines() if "phase=after1" in x]
-        check_eq(len(after), 5, "no duplicates or losses after reconnect")
-        check(all("topic=t/c" in x for x in after), "topic tag on every metric")
+        if not failover:
+            after = [x for x in lines() if "phase=after1" in x]
+            check_eq(len(after), 5, "no duplicates or losses after reconnect")
+            check(all("topic=t/c" in x for x in after), "topic tag on every metric")
     finally:
         a.send_signal(signal.SIGTERM)
         try:
@@ -230,5 +245,25 @@ def test_reconnect():
     check_eq(a.returncode, 0, "agent stops cleanly on SIGTERM")
 
 
+def test_bad_password():
+    d = tmpdir()
+    b = Broker(d)
+    path = os.path.join(d, "agent.conf")
+    with open(path, "w") as f:
+        f.write(f'[[inputs.mqtt_consumer]]\n  servers = ["tcp://127.0.0.1:{b.port}"]\n'
+                '  topics = ["t"]\n  username = "telegraf"\n  password = "wrong"\n'
+                '[[outputs.file]]\n  files = ["stdout"]\n')
+    try:
+        p = subprocess.run([sluice_bin(), "agent", "--config", path, "--test", "--test-wait", "4"],
+                           capture_output=True, text=True, timeout=30)
+        refused = p.stderr.count("connection refused")
+        check(p.returncode == 0 and 1 <= refused <= 4,
+              f"refused CONNACK: retried with backoff ({refused} attempts in 4 s), no storm",
+              p.stderr[-2000:])
+    finally:
+        b.kill()
+
+
 if __name__ == "__main__":
-    run([test_seed_L0514, test_seed_L0965_and_L0804, test_reconnect])
+    run([test_seed_L0514, test_seed_L0965_and_L0804, test_reconnect, test_failover_first_server_down,
+         test_bad_password])

@@ -277,7 +277,30 @@ QUERIES = [
     "SELECT top(usage_user, 2), host, load FROM cpu",
     "SELECT bottom(usage_user, host, 3) FROM cpu WHERE " + R10,
     "SELECT mean(usage_user) FROM cpu WHERE " + R10 + " GROUP BY time(5m) tz('UTC')",
+    "SELECT mean(usage_user) FROM \"autogen\".\"cpu\" WHERE host = 'a'",
+    "SELECT mean(usage_user) FROM diff.autogen.cpu WHERE host = 'b'",
+    "SELECT mean(usage_user) FROM diff..cpu WHERE host = 'c'",
+    "SELECT mean(\"usage_user\") FROM \"cpu\" WHERE time >= 1704067200000ms and time <= 1704068100000ms "
+    "GROUP BY time(1m), \"host\" fill(null)",
+    "SHOW TAG VALUES WITH KEY =~ /.*/",
+    "SHOW TAG KEYS ON diff FROM cpu",
+    "SELECT count(distinct(status)) FROM cpu",
+    "SELECT count(usage_user) FROM cpu WHERE host = 'a' AND time >= now() - 100000d GROUP BY time(100000d)",
+    "SHOW MEASUREMENTS WITH MEASUREMENT =~ /e/ LIMIT 2 OFFSET 1",
+    "SELECT usage_user FROM cpu WHERE host = 'a' AND usage_user >= 50 AND usage_user <= 50.5",
+    "SELECT usage_user FROM cpu WHERE host <> 'a' AND usage_user > 99.5",
+    "SELECT mean(usage_user) FROM cpu WHERE region = 'us' GROUP BY host",
+    "SELECT count(up), first(up) FROM cpu GROUP BY host",
+    "SELECT last(status) FROM cpu WHERE " + R10 + " GROUP BY time(5m)",
+    "SELECT count(usage_user) FROM cpu WHERE usage_user > 10 AND usage_user < 20 GROUP BY host, region",
+    "SELECT usage_user FROM cpu WHERE host = 'a' AND time >= '2024-01-01T00:10:00Z' ORDER BY time DESC LIMIT 2 OFFSET 1",
+    "SELECT sum(load) FROM cpu WHERE " + R + " GROUP BY time(10m) ORDER BY time DESC",
+    "SELECT mean(usage_user) FROM cpu WHERE time >= '2024-01-01T00:00:00Z' AND time <= '2024-01-01T00:10:00Z' GROUP BY time(5m)",
     # errors (both must fail)
+    "SELECT mean(status) FROM cpu",
+    "SELECT sum(up) FROM cpu",
+    "SELECT derivative(usage_user, 10) FROM cpu",
+    "SELECT top(usage_user) FROM cpu",
     "SELECT mean(usage_user), usage_user FROM cpu",
     "SELECT usage_user FROM cpu GROUP BY time(1m)",
     "SELECT nosuchfunc(usage_user) FROM cpu",
@@ -286,6 +309,8 @@ QUERIES = [
 ]
 
 EPOCH_QUERIES = [
+    ("SELECT mean(\"usage_user\") FROM \"cpu\" WHERE time >= 1704067200000ms and "
+     "time <= 1704068100000ms GROUP BY time(5m) fill(null)", "ms"),
     ("SELECT usage_user FROM cpu WHERE host = 'a' LIMIT 3", "s"),
     ("SELECT usage_user FROM cpu WHERE host = 'a' LIMIT 3", "ms"),
     ("SELECT mean(usage_user) FROM cpu WHERE " + R + " GROUP BY time(10m)", "ns"),

@@ -195,6 +195,24 @@ def test_permissions_and_errors():
                 f"bad SQL → 400 naming the problem: {sql}", r.text)
     r = srv.get("/api/v3/query_sql", params={"db": "dba"})
     H.check_eq(r.status, 400, "missing q → 400")
+    # hostile input: huge, deeply nested, binary, many IN values
+    r = q(srv, "SELECT " + "1+" * 600000 + "1", db="dba", method="POST")
+    H.check_eq(r.status, 400, "a query over 1 MiB → 400")
+    r = q(srv, "SELECT " + "(" * 5000 + "1" + ")" * 5000, db="dba", method="POST")
+    H.check_eq(r.status, 400, "5000 nested parentheses → 400")
+    r = q(srv, "SELECT \x00\xff\xfe garbage", db="dba", method="POST")
+    H.check_eq(r.status, 400, "control bytes → 400")
+    r = srv.post("/api/v3/query_sql", b'{"db":"dba","q":"SELECT \xff\xfe"}',
+                 headers={"Content-Type": "application/json"})
+    H.check_eq(r.status, 400, "invalid UTF-8 in the JSON body → 400")
+    vals = ",".join(f"'h{i}'" for i in range(20000))
+    r = q(srv, f"SELECT count(*) AS c FROM cpu WHERE host IN ({vals})", db="dba", method="POST")
+    H.check_eq((r.status, r.json() if r.status == 200 else r.text), (200, [{"c": 720}]),
+               "20000 IN values")
+    r = q(srv, "SELECT count(*) AS c FROM cpu a JOIN cpu b ON a.time = b.time AND a.host = b.host "
+               "WHERE a.host = 'h1'", db="dba")
+    H.check_eq((r.status, r.json() if r.status == 200 else r.text), (200, [{"c": 180}]),
+               "self-join on time and tag")
     r = srv.request("PUT", "/api/v3/query_sql", "")
     H.check_eq(r.status, 405, "PUT → 405")
 

@@ -113,6 +113,11 @@ static void test_replay_and_ack(void **st)
     for (int i = 0; i < 30; i++)
         metric_free(batch[i]);
     assert_int_equal(disk_buffer_len(d), 90);
+    /* a second user of the same directory is refused */
+    struct disk_buffer *d2 = NULL;
+    char err[256] = "";
+    assert_int_equal(disk_buffer_open(dir, 0, &d2, err, sizeof(err)), SL_EBUSY);
+    assert_non_null(strstr(err, "in use"));
     disk_buffer_close(d);
     /* reopen: resumes after the acknowledgement */
     d = open_ok(0);

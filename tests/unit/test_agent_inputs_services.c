@@ -12,10 +12,12 @@
 
 #include <cmocka.h>
 
+#include "agent/conf.h"
 #include "agent/inputs/services.h"
 #include "agent/metric.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "toml/toml.h"
 
 static const char nginx_ok[] = "Active connections: 291 \n"
                                "server accepts handled requests\n"
@@ -167,7 +169,10 @@ static void test_redis_info(void **st)
 static void test_redis_hostile(void **st)
 {
     (void)st;
-    const char *bad[] = {"", "#", "# \r\n:\r\n::::\r\nx:\r\n", "# Keyspace\r\ndb0:keys=\r\ndb1:=,=,\r\n",
+    const char *bad[] = {"",
+                         "#",
+                         "# \r\n:\r\n::::\r\nx:\r\n",
+                         "# Keyspace\r\ndb0:keys=\r\ndb1:=,=,\r\n",
                          "# Commandstats\r\ncmdstat_:calls\r\ncmdstat_x:=1,\r\n",
                          "# Errorstats\r\nerrorstat_E:count=\r\n",
                          "# Replication\r\nslave0:ip\r\nslave1:,,,=\r\n"};
@@ -199,19 +204,18 @@ static void test_pg_sanitize(void **st)
 {
     (void)st;
     char out[256];
-    assert_int_equal(postgresql_sanitize_address(
-                         "host=localhost user=postgres password=password sslmode=disable", out,
-                         sizeof(out)),
-                     0);
+    assert_int_equal(
+        postgresql_sanitize_address(
+            "host=localhost user=postgres password=password sslmode=disable", out, sizeof(out)),
+        0);
     assert_string_equal(out, "host=localhost user=postgres");
-    assert_int_equal(postgresql_sanitize_address("host=h sslcert=/a sslkey=/b dbname=x", out,
-                                                 sizeof(out)),
-                     0);
+    assert_int_equal(
+        postgresql_sanitize_address("host=h sslcert=/a sslkey=/b dbname=x", out, sizeof(out)), 0);
     assert_string_equal(out, "host=h dbname=x");
-    assert_int_equal(postgresql_sanitize_address(
-                         "postgres://bob:secret@db.example:5433/app?sslmode=disable", out,
-                         sizeof(out)),
-                     0);
+    assert_int_equal(
+        postgresql_sanitize_address("postgres://bob:secret@db.example:5433/app?sslmode=disable",
+                                    out, sizeof(out)),
+        0);
     assert_string_equal(out, "dbname=app host=db.example port=5433 user=bob");
     assert_int_equal(postgresql_sanitize_address("", out, sizeof(out)), 0);
     assert_string_equal(out, "");
@@ -226,8 +230,8 @@ static void test_url_host_port(void **st)
 {
     (void)st;
     char h[64], p[16];
-    assert_int_equal(httpc_url_host_port("http://localhost/nginx_status", h, sizeof(h), p, sizeof(p)),
-                     0);
+    assert_int_equal(
+        httpc_url_host_port("http://localhost/nginx_status", h, sizeof(h), p, sizeof(p)), 0);
     assert_string_equal(h, "localhost");
     assert_string_equal(p, "80");
     assert_int_equal(httpc_url_host_port("https://u:pw@ex.com:8443/x", h, sizeof(h), p, sizeof(p)),
@@ -245,12 +249,156 @@ static void test_url_host_port(void **st)
                      SL_EINVAL);
 }
 
+static void test_exec_split(void **st)
+{
+    (void)st;
+    char **argv = NULL;
+    size_t argc = 0;
+    assert_int_equal(
+        exec_split_words("  /bin/echo 'a b' \"c \\\"d\\\"\" e\\ f g''h  ", &argv, &argc), 0);
+    assert_int_equal(argc, 5);
+    assert_string_equal(argv[0], "/bin/echo");
+    assert_string_equal(argv[1], "a b");
+    assert_string_equal(argv[2], "c \"d\"");
+    assert_string_equal(argv[3], "e f");
+    assert_string_equal(argv[4], "gh");
+    assert_null(argv[5]);
+    for (size_t i = 0; i < argc; i++)
+        sl_free(argv[i]);
+    sl_free(argv);
+    const char *bad[] = {"", "   ", "echo 'x", "echo \"x", "echo x\\"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(exec_split_words(bad[i], &argv, &argc), SL_EINVAL);
+    /* '' is an empty word */
+    assert_int_equal(exec_split_words("a ''", &argv, &argc), 0);
+    assert_int_equal(argc, 2);
+    assert_string_equal(argv[1], "");
+    for (size_t i = 0; i < argc; i++)
+        sl_free(argv[i]);
+    sl_free(argv);
+}
+
+static void test_docker_image(void **st)
+{
+    (void)st;
+    char n[128], v[64];
+    docker_parse_image("nginx:1.25.3", n, sizeof(n), v, sizeof(v));
+    assert_string_equal(n, "nginx");
+    assert_string_equal(v, "1.25.3");
+    docker_parse_image("library/redis", n, sizeof(n), v, sizeof(v));
+    assert_string_equal(n, "library/redis");
+    assert_string_equal(v, "unknown");
+    docker_parse_image("registry.example.com:5000/team/pg", n, sizeof(n), v, sizeof(v));
+    assert_string_equal(n, "registry.example.com:5000/team/pg");
+    assert_string_equal(v, "unknown");
+    docker_parse_image("localhost/app:dev", n, sizeof(n), v, sizeof(v));
+    assert_string_equal(n, "localhost/app");
+    assert_string_equal(v, "dev");
+    docker_parse_image("quay.io/x/y:2", n, sizeof(n), v, sizeof(v));
+    assert_string_equal(n, "quay.io/x/y");
+    assert_string_equal(v, "2");
+    docker_parse_image("", n, sizeof(n), v, sizeof(v));
+    assert_string_equal(n, "");
+    char tiny[4];
+    docker_parse_image("averylongimagename:tag", tiny, sizeof(tiny), v, sizeof(v));
+    assert_string_equal(tiny, "ave");
+}
+
+/* Loads TOML text holding one [[inputs.<name>]] table and runs init;
+ * returns init's result (state freed) and whether an option was left unused. */
+static int load_plugin(const struct agent_input_ops *ops, const char *text, int *unused)
+{
+    struct toml_value *root = NULL;
+    struct toml_error err;
+    assert_int_equal(toml_parse(text, strlen(text), &root, &err), 0);
+    const struct toml_table *inputs = toml_table_get_table(toml_as_table(root), "inputs");
+    assert_non_null(inputs);
+    const struct toml_array *arr = toml_table_get_array(inputs, ops->name);
+    assert_non_null(arr);
+    const struct toml_table *t = toml_as_table(toml_array_at(arr, 0));
+    char name[64];
+    snprintf(name, sizeof(name), "inputs.%s", ops->name);
+    struct plugin_conf *c = conf_wrap(t, name, "test");
+    assert_non_null(c);
+    void *state = NULL;
+    int rc = ops->init(c, &state);
+    *unused = conf_first_unused(c) != NULL;
+    if (rc == 0) ops->free(state);
+    conf_free(c);
+    toml_free(root);
+    return rc;
+}
+
+static void test_samples_load(void **st)
+{
+    (void)st;
+    const struct agent_input_ops *ops[] = {
+        &input_tail,
+        &input_exec,
+        &input_http_listener_v2,
+        &input_influxdb_listener,
+        &input_influxdb_v2_listener,
+        &input_mqtt_consumer,
+        &input_http_response,
+        &input_prometheus,
+        &input_postgresql,
+        &input_redis,
+        &input_nginx,
+        &input_docker,
+    };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        int unused = 0;
+        assert_int_equal(load_plugin(ops[i], ops[i]->sample, &unused), 0);
+        assert_false(unused);
+    }
+}
+
+static void test_bad_options(void **st)
+{
+    (void)st;
+    static const struct {
+        const struct agent_input_ops *ops;
+        const char *toml;
+    } bad[] = {
+        {&input_http_response, "[[inputs.http_response]]\nmethod = \"GET\"\n"},
+        {&input_http_response,
+         "[[inputs.http_response]]\nurls = [\"http://x\"]\nresponse_string_match = \"(\"\n"},
+        {&input_http_response,
+         "[[inputs.http_response]]\nurls = \"http://x\"\nresponse_timeout = true\n"},
+        {&input_tail, "[[inputs.tail]]\nfiles = [\"/x\"]\nwatch_method = \"kqueue\"\n"},
+        {&input_tail, "[[inputs.tail]]\nfiles = []\n"},
+        {&input_tail, "[[inputs.tail]]\nfiles = [\"/x\"]\ndata_format = \"xml\"\n"},
+        {&input_mqtt_consumer, "[[inputs.mqtt_consumer]]\ntopics = [\"a\"]\nqos = 3\n"},
+        {&input_mqtt_consumer, "[[inputs.mqtt_consumer]]\nservers = [\"tcp://h:1\"]\n"},
+        {&input_mqtt_consumer,
+         "[[inputs.mqtt_consumer]]\ntopics = [\"a\"]\npersistent_session = true\n"},
+        {&input_http_listener_v2, "[[inputs.http_listener_v2]]\ndata_source = \"header\"\n"},
+        {&input_http_listener_v2, "[[inputs.http_listener_v2]]\nhttp_success_code = 404\n"},
+        {&input_exec, "[[inputs.exec]]\ncommands = [\"x\"]\nenvironment = [\"NOEQUALS\"]\n"},
+        {&input_postgresql, "[[inputs.postgresql]]\ndatabases = [\"a'b\"]\n"},
+        {&input_prometheus, "[[inputs.prometheus]]\nurls = [\"http://x\"]\nmetric_version = 2\n"},
+        {&input_docker, "[[inputs.docker]]\nendpoint = \"npipe:////./pipe/docker_engine\"\n"},
+        {&input_redis, "[[inputs.redis]]\n[[inputs.redis.commands]]\ncommand = [\"get\", \"k\"]\n"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int unused = 0;
+        int rc = load_plugin(bad[i].ops, bad[i].toml, &unused);
+        if (rc == 0) fail_msg("case %zu accepted: %s", i, bad[i].toml);
+    }
+    /* an unknown option is left unused, for the loader to report */
+    int unused = 0;
+    assert_int_equal(load_plugin(&input_nginx, "[[inputs.nginx]]\nurlz = [\"x\"]\n", &unused), 0);
+    assert_true(unused);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nginx_status), cmocka_unit_test(test_nginx_hostile),
         cmocka_unit_test(test_redis_info),   cmocka_unit_test(test_redis_hostile),
         cmocka_unit_test(test_pg_sanitize),  cmocka_unit_test(test_url_host_port),
+        cmocka_unit_test(test_exec_split),   cmocka_unit_test(test_docker_image),
+        cmocka_unit_test(test_samples_load), cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

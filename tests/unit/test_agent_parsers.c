@@ -191,6 +191,9 @@ static void test_prometheus(void **st)
     check(conf, "# TYPE m bogus\nm 1\n", SL_EINVAL, "");
     check(conf, "m 1 12x\n", SL_EINVAL, "");
     check(conf, "9bad 1\n", SL_EINVAL, "");
+    check(conf, "# TYPE h histogram\nh 1\n", SL_EINVAL, "");
+    check(conf, "# TYPE s summary\ns 1\n", SL_EINVAL, "");
+    check(conf, "# TYPE h histogram\nh_bucket 1\n", SL_EINVAL, "");
     /* truncations never crash */
     const char *doc = "# TYPE h histogram\nh_bucket{le=\"1\",a=\"b\\\\c\"} 2 17\nh_sum 3\n";
     for (size_t k = 0; k < strlen(doc); k++) {
@@ -255,6 +258,69 @@ static void test_go_time(void **st)
     assert_int_equal(parser_time_parse("unix", "abc", 3, &t), SL_EINVAL);
 }
 
+/* Deterministic mutation smoke test (a poor man's fuzzer; run under ASan):
+ * random flips, insertions, deletions and truncations of valid documents
+ * must give 0, SL_EINVAL or SL_ETOOBIG, never a crash. */
+static void test_mutations(void **st)
+{
+    (void)st;
+    static const struct {
+        enum parser_format f;
+        const char *doc;
+    } seeds[] = {
+        {PARSER_JSON, "{\"a\": {\"b\": [1, 2.5e3, {\"c\": \"x\"}]}, \"t\": true, \"n\": null}"},
+        {PARSER_JSON, "[{\"name\": \"m\", \"ts\": 1700000000, \"v\": -1}, {\"v\": 2}]"},
+        {PARSER_PROMETHEUS,
+         "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"0.5\",a=\"q\\\"\"} 2 17\n"
+         "h_bucket{le=\"+Inf\"} 3\nh_sum 3\nh_count 3\n# TYPE s summary\n"
+         "s{quantile=\"0.9\"} NaN\ns_sum 1\ns_count 2\n# TYPE c counter\nc 1\n"},
+        {PARSER_INFLUX, "cpu,host=a\\ b usage=1.5,n=3i,s=\"q\\\"\",b=t 1700000000000000000\n"
+                        "mem free=1u\n"},
+    };
+    static const char alphabet[] = "{}[]\",:\\\n #={} 0e-";
+    unsigned long long r = 0x2545F4914F6CDD1DULL;
+    char buf[1024];
+    for (size_t sidx = 0; sidx < sizeof(seeds) / sizeof(seeds[0]); sidx++) {
+        struct parser *p;
+        assert_int_equal(parser_new(seeds[sidx].f, "t", &p), 0);
+        for (int iter = 0; iter < 25000; iter++) {
+            size_t n = strlen(seeds[sidx].doc);
+            memcpy(buf, seeds[sidx].doc, n);
+            int edits = 1 + (int)(r % 4);
+            for (int e = 0; e < edits; e++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                size_t pos = n ? (size_t)(r >> 8) % n : 0;
+                switch (r % 4) {
+                case 0: buf[pos] = (char)(r >> 24); break;
+                case 1:
+                    if (n + 1 < sizeof(buf)) {
+                        memmove(buf + pos + 1, buf + pos, n - pos);
+                        buf[pos] = alphabet[(r >> 32) % (sizeof(alphabet) - 1)];
+                        n++;
+                    }
+                    break;
+                case 2:
+                    if (n) {
+                        memmove(buf + pos, buf + pos + 1, n - pos - 1);
+                        n--;
+                    }
+                    break;
+                default: n = pos; break;
+                }
+            }
+            struct metric_list l = {0};
+            char err[256];
+            int rc = parser_parse(p, buf, n, 0, &l, err, sizeof(err));
+            if (rc != 0 && rc != SL_EINVAL && rc != SL_ETOOBIG && rc != SL_ERANGE)
+                fail_msg("rc %d for format %d", rc, (int)seeds[sidx].f);
+            for (size_t i = 0; i < l.n; i++)
+                assert_non_null(l.v[i]->name);
+            metric_list_release(&l);
+        }
+        parser_free(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_prometheus),
         cmocka_unit_test(test_unsupported_format),
         cmocka_unit_test(test_go_time),
+        cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

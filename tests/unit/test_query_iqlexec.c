@@ -220,15 +220,50 @@ static void test_errors(void **state)
     {
         char q[4096] = "SELECT v FROM cpu";
         for (int i = 0; i < 60; i++) {
-            char t[4096];
-            snprintf(t, sizeof(t), "SELECT v FROM (%s)", q);
-            snprintf(q, sizeof(q), "%s", t);
+            char t[4200];
+            int n = snprintf(t, sizeof(t), "SELECT v FROM (%.4000s)", q);
+            assert_true(n > 0 && (size_t)n < sizeof(q));
+            memcpy(q, t, (size_t)n + 1);
         }
         const char *r = run(f, q, NULL);
         assert_non_null(strstr(r, "\"statement_id\":0"));
     }
     EXPECT("SELECT v FROM cpu WHERE v = $x",
            "{\"statement_id\":0,\"error\":\"missing parameter: x\"}");
+}
+
+/* Extreme timestamps: no overflow in windows, derivatives or integrals. */
+static void test_extremes(void **state)
+{
+    struct fx *f = *state;
+    const char *lp = "edge v=1i -9000000000000000000\n"
+                     "edge v=5i 9000000000000000000\n"
+                     "edge v=9i 9223372036854775806\n";
+    struct write_req wr = {.db = "db", .db_len = 2, .body = lp, .len = strlen(lp), .now_ns = 5};
+    struct write_result res;
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(engine_write(f->e, &wr, &res), 0);
+    assert_int_equal(res.rejected, 0);
+    write_result_release(&res);
+    const char *qs[] = {
+        "SELECT derivative(v), elapsed(v), difference(v) FROM edge",
+        "SELECT integral(v) FROM edge",
+        "SELECT count(v) FROM edge WHERE time >= 9000000000000000000 AND time <= "
+        "9223372036854775806 GROUP BY time(1000d) fill(linear)",
+        "SELECT integral(v) FROM edge WHERE time >= 8000000000000000000 AND time <= "
+        "9223372036854775806 GROUP BY time(1000d, 7h)",
+        "SELECT mean(v) FROM edge WHERE time <= -8000000000000000000 GROUP BY time(1000d) "
+        "fill(none)",
+        "SELECT cumulative_sum(v), moving_average(v, 2) FROM edge",
+    };
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        const char *r = run(f, qs[i], NULL);
+        assert_non_null(strstr(r, "\"statement_id\":0"));
+        assert_null(strstr(r, "\"error\""));
+    }
+    EXPECT("SELECT elapsed(v, 1s) FROM edge WHERE time > 0",
+           "{\"statement_id\":0,\"series\":[{\"name\":\"edge\",\"columns\":[\"time\","
+           "\"elapsed\"],\"values\":[[\"2262-04-11T23:47:16.854775806Z\",223372036]]}]}");
 }
 
 static void test_float_format(void **state)
@@ -258,9 +293,9 @@ static void test_float_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_raw),          cmocka_unit_test(test_aggregates),
-        cmocka_unit_test(test_meta),         cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_float_format),
+        cmocka_unit_test(test_raw),      cmocka_unit_test(test_aggregates),
+        cmocka_unit_test(test_meta),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_extremes), cmocka_unit_test(test_float_format),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -127,6 +127,15 @@ static void test_forced_persist_writes_every_partition(void **state)
     e = open_engine();
     assert_int_equal(rows_and_files(e, &nf), 2 * PARTS);
     assert_int_equal(nf, PARTS);
+    /* a dropped table's files are garbage: start-up removes them */
+    catalog_wrlock(e->catalog);
+    t = cat_db_table_get(catalog_db_get(e->catalog, "db", 2), "m", 1);
+    assert_int_equal(catalog_table_drop(e->catalog, t), 0);
+    catalog_unlock(e->catalog);
+    engine_close(e);
+    assert_int_equal(access(path, F_OK), 0);
+    e = open_engine();
+    assert_int_not_equal(access(path, F_OK), 0);
     engine_close(e);
 }
 

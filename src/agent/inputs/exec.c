@@ -95,7 +95,8 @@ struct argv_list {
 
 static void argv_release(struct argv_list *a)
 {
-    for (size_t i = 0; i < a->n; i++) sl_free(a->v[i]);
+    for (size_t i = 0; i < a->n; i++)
+        sl_free(a->v[i]);
     sl_free(a->v);
     memset(a, 0, sizeof(*a));
 }
@@ -126,7 +127,8 @@ int exec_split_words(const char *cmd, char ***argv, size_t *argc)
     const char *p = cmd;
     int rc = 0;
     while (rc == 0) {
-        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
         if (!*p) break;
         sl_buf_reset(&w);
         int any = 0;
@@ -194,11 +196,14 @@ static int run(struct exec_input *s, char **argv, struct sl_buf *out, char *err,
 {
     /* everything the child needs is built before fork */
     size_t nenv = 0;
-    while (environ && environ[nenv]) nenv++;
+    while (environ && environ[nenv])
+        nenv++;
     char **envp = sl_calloc(nenv + s->environment.n + 1, sizeof(*envp));
     if (!envp) return SL_ENOMEM;
-    for (size_t i = 0; i < nenv; i++) envp[i] = environ[i];
-    for (size_t i = 0; i < s->environment.n; i++) envp[nenv + i] = s->environment.v[i];
+    for (size_t i = 0; i < nenv; i++)
+        envp[i] = environ[i];
+    for (size_t i = 0; i < s->environment.n; i++)
+        envp[nenv + i] = s->environment.v[i];
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     int rc = SL_EIO;
     if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
@@ -258,7 +263,8 @@ static int run(struct exec_input *s, char **argv, struct sl_buf *out, char *err,
             }
         }
     }
-    while (elen && (err[elen - 1] == '\n' || err[elen - 1] == '\r' || err[elen - 1] == ' ')) elen--;
+    while (elen && (err[elen - 1] == '\n' || err[elen - 1] == '\r' || err[elen - 1] == ' '))
+        elen--;
     err[elen] = 0;
     if (timed_out || too_big) kill(-pid, SIGKILL);
     int st = 0;
@@ -351,7 +357,8 @@ static int exec_gather(void *state, struct agent_acc *acc)
             rc = run_one(s, s->commands.v[i], argv, acc);
         }
         globfree(&g);
-        for (size_t k = 0; k < argc; k++) sl_free(argv[k]);
+        for (size_t k = 0; k < argc; k++)
+            sl_free(argv[k]);
         sl_free(argv);
         if (rc < 0) return rc;
     }

@@ -43,11 +43,13 @@ static void hr_free(void *state)
     struct http_response_input *s = state;
     if (!s) return;
     glob_list_release(&s->urls);
-    char *strs[] = {s->method,   s->body,    s->match,    s->body_field, s->username,
-                    s->password, s->bearer_token, s->tls_ca, s->tls_cert, s->tls_key,
-                    s->http_proxy, s->interface};
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) sl_free(strs[i]);
-    for (size_t i = 0; i < s->nheaders; i++) sl_free(s->headers[i]);
+    char *strs[] = {s->method,   s->body,     s->match,        s->body_field,
+                    s->username, s->password, s->bearer_token, s->tls_ca,
+                    s->tls_cert, s->tls_key,  s->http_proxy,   s->interface};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        sl_free(strs[i]);
+    for (size_t i = 0; i < s->nheaders; i++)
+        sl_free(s->headers[i]);
     sl_free(s->headers);
     if (s->have_re) regfree(&s->re);
     sl_free(s);
@@ -121,7 +123,8 @@ static int hr_init(struct plugin_conf *c, void **state)
             rc = conf_fail(c, "bearer_token", "cannot read '%s'", s->bearer_token);
             goto fail;
         }
-        while (tl && (tok[tl - 1] == '\n' || tok[tl - 1] == '\r')) tok[--tl] = 0;
+        while (tl && (tok[tl - 1] == '\n' || tok[tl - 1] == '\r'))
+            tok[--tl] = 0;
         char hv[8192];
         snprintf(hv, sizeof(hv), "Bearer %s", tok);
         sl_free(tok);
@@ -153,9 +156,12 @@ static int set_result(struct metric *m, const char *result)
         const char *name;
         int code;
     } codes[] = {
-        {"success", 0},           {"response_string_mismatch", 1},
-        {"body_read_error", 2},   {"connection_failed", 3},
-        {"timeout", 4},           {"dns_error", 5},
+        {"success", 0},
+        {"response_string_mismatch", 1},
+        {"body_read_error", 2},
+        {"connection_failed", 3},
+        {"timeout", 4},
+        {"dns_error", 5},
         {"response_status_code_mismatch", 6},
     };
     int code = 0;

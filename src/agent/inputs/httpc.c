@@ -140,7 +140,8 @@ int httpc_url_host_port(const char *url, char *host, size_t hcap, char *port, si
         memcpy(host, p, (size_t)(rb - p));
         host[rb - p] = 0;
     } else {
-        while (*end && *end != '/' && *end != '?' && *end != '#' && *end != ':') end++;
+        while (*end && *end != '/' && *end != '?' && *end != '#' && *end != ':')
+            end++;
         if (*end == ':') colon = end;
         if ((size_t)(end - p) >= hcap) return SL_EINVAL;
         memcpy(host, p, (size_t)(end - p));
@@ -148,7 +149,8 @@ int httpc_url_host_port(const char *url, char *host, size_t hcap, char *port, si
     }
     if (colon) {
         const char *q = colon + 1, *e = q;
-        while (*e >= '0' && *e <= '9') e++;
+        while (*e >= '0' && *e <= '9')
+            e++;
         if (e == q || (size_t)(e - q) >= pcap) return SL_EINVAL;
         memcpy(port, q, (size_t)(e - q));
         port[e - q] = 0;

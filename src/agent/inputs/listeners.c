@@ -259,8 +259,8 @@ static enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status
         if (rc == 0) rc = sl_buf_add_json_str(&b, v2, strlen(v2));
     }
     if (rc == 0) rc = sl_buf_adds(&b, "}");
-    enum MHD_Result ret =
-        respond(conn, status, "application/json; charset=utf-8", rc == 0 ? b.ptr : "{}", hname, hval);
+    enum MHD_Result ret = respond(conn, status, "application/json; charset=utf-8",
+                                  rc == 0 ? b.ptr : "{}", hname, hval);
     sl_buf_release(&b);
     return ret;
 }
@@ -270,8 +270,7 @@ static enum MHD_Result too_large(struct listener *l, struct MHD_Connection *conn
     if (l->kind == LISTEN_INFLUX_V2)
         return respond_json(conn, 413, "code", "invalid", "message", "http: request body too large",
                             NULL, NULL);
-    return respond_json(conn, 413, "error", "http: request body too large", NULL, NULL, NULL,
-                        NULL);
+    return respond_json(conn, 413, "error", "http: request body too large", NULL, NULL, NULL, NULL);
 }
 
 /* ---- auth ---- */
@@ -280,7 +279,8 @@ static int ct_equal(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     unsigned char d = (unsigned char)(la != lb);
-    for (size_t i = 0; i < la && i < lb; i++) d |= (unsigned char)(a[i] ^ b[i]);
+    for (size_t i = 0; i < la && i < lb; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
     return d == 0;
 }
 
@@ -370,8 +370,7 @@ static int emit(struct listener *l, struct MHD_Connection *conn, const char *url
         ml->v[i] = NULL;
         if (rc == 0 && tag1 && val1 && *val1) rc = metric_add_tag(m, tag1, val1);
         for (size_t h = 0; rc == 0 && h < l->hdr_names.n; h++) {
-            const char *v =
-                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, l->hdr_names.v[h]);
+            const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, l->hdr_names.v[h]);
             if (v && *v) rc = metric_add_tag(m, l->hdr_tags.v[h], v);
         }
         if (rc == 0 && l->path_tag) rc = metric_add_tag(m, "http_listener_v2_path", url);
@@ -495,8 +494,8 @@ static int route(struct listener *l, struct MHD_Connection *conn, const char *ur
         for (size_t i = 0; i < l->paths.n; i++)
             if (!strcmp(l->paths.v[i], url)) path_ok = 1;
         if (!path_ok) {
-            *ret = respond(conn, 404, "text/plain; charset=utf-8", "404 page not found\n", NULL,
-                           NULL);
+            *ret =
+                respond(conn, 404, "text/plain; charset=utf-8", "404 page not found\n", NULL, NULL);
             return 0;
         }
         if (!authorized(l, conn)) {
@@ -553,8 +552,8 @@ static int route(struct listener *l, struct MHD_Connection *conn, const char *ur
             return 0;
         }
         if (strcmp(method, "POST") != 0) {
-            *ret = respond_json(conn, 405, "code", "method not allowed", "message",
-                                "allowed: POST", NULL, NULL);
+            *ret = respond_json(conn, 405, "code", "method not allowed", "message", "allowed: POST",
+                                NULL, NULL);
             return 0;
         }
         return 1;
@@ -702,8 +701,10 @@ static int resolve(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
         *sl = sizeof(*s6);
         return 0;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE}, *res = NULL;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE},
+                    *res = NULL;
     if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return SL_ENOENT;
     memcpy(ss, res->ai_addr, res->ai_addrlen);
     *sl = res->ai_addrlen;
@@ -722,8 +723,7 @@ static int listener_start(void *state, struct agent_acc *acc)
     socklen_t sl = 0;
     int rc = resolve(l->service_address, &ss, &sl);
     if (rc < 0) {
-        sl_error("agent", "[inputs.%s] invalid service_address '%s'", l->name,
-                 l->service_address);
+        sl_error("agent", "[inputs.%s] invalid service_address '%s'", l->name, l->service_address);
         return rc;
     }
     l->acc = acc;
@@ -749,8 +749,7 @@ static int listener_start(void *state, struct agent_acc *acc)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
     l->port = di ? di->port : 0;
-    sl_info("agent", "[inputs.%s] listening on %s (port %d)", l->name, l->service_address,
-            l->port);
+    sl_info("agent", "[inputs.%s] listening on %s (port %d)", l->name, l->service_address, l->port);
     return 0;
 }
 

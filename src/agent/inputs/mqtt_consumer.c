@@ -43,6 +43,8 @@ struct mqtt_input {
     int thread_started;
     atomic_int stop;
     atomic_uint_fast64_t connects, messages, parse_errors; /* for tests and logs */
+    atomic_int connected; /* CONNACK accepted on the current connection */
+    int logged_down;      /* a connect failure was logged (thread-only) */
 #ifdef HAVE_MOSQUITTO
     struct mosquitto *mosq;
 #endif
@@ -133,6 +135,8 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
         return;
     }
     atomic_fetch_add(&s->connects, 1);
+    atomic_store(&s->connected, 1);
+    if (s->logged_down) sl_info("agent", "[inputs.mqtt_consumer] connected");
     for (size_t i = 0; i < s->topics.n; i++) {
         int src = mosquitto_subscribe(m, NULL, s->topics.v[i], (int)s->qos);
         if (src != MOSQ_ERR_SUCCESS)
@@ -218,7 +222,7 @@ static void *mqtt_thread(void *arg)
     struct mqtt_input *s = arg;
     size_t idx = 0;
     int64_t backoff = SL_NS_PER_S;
-    int logged_down = 0;
+    s->logged_down = 0;
     while (!atomic_load(&s->stop)) {
         const char *url = s->servers.v[idx % s->servers.n];
         char host[256];
@@ -229,36 +233,47 @@ static void *mqtt_thread(void *arg)
             nap(s, backoff);
             continue;
         }
-        if (tls && (s->tls_ca || s->insecure)) {
-            mosquitto_tls_set(s->mosq, s->tls_ca, NULL, s->tls_cert, s->tls_key, NULL);
+        if (tls) {
+            mosquitto_tls_set(s->mosq, s->tls_ca, s->tls_ca ? NULL : "/etc/ssl/certs", s->tls_cert,
+                              s->tls_key, NULL);
             mosquitto_tls_insecure_set(s->mosq, s->insecure);
         }
-        int rc = mosquitto_connect(s->mosq, host, port, (int)s->keepalive_s);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            if (!logged_down)
-                sl_error("agent", "[inputs.mqtt_consumer] connecting to %s: %s (retrying)", url,
-                         mosquitto_strerror(rc));
-            logged_down = 1;
-            idx++;
-            nap(s, backoff);
-            backoff = backoff * 2 > 30 * SL_NS_PER_S ? 30 * SL_NS_PER_S : backoff * 2;
-            continue;
-        }
-        if (logged_down) sl_info("agent", "[inputs.mqtt_consumer] connected to %s", url);
-        logged_down = 0;
-        backoff = SL_NS_PER_S;
-        while (!atomic_load(&s->stop)) {
+        /* non-blocking connect: the loop below completes it, so stop and
+         * connection_timeout are honoured even for a black-holed address */
+        atomic_store(&s->connected, 0);
+        uint_fast64_t before = atomic_load(&s->connects);
+        int rc = mosquitto_connect_async(s->mosq, host, port, (int)s->keepalive_s);
+        int64_t deadline = sl_mono_ns() + s->conn_timeout;
+        while (rc == MOSQ_ERR_SUCCESS && !atomic_load(&s->stop)) {
             rc = mosquitto_loop(s->mosq, 200, 1);
             if (rc != MOSQ_ERR_SUCCESS) break;
+            if (!atomic_load(&s->connected) && sl_mono_ns() > deadline) {
+                rc = MOSQ_ERR_CONN_LOST;
+                break;
+            }
         }
         if (atomic_load(&s->stop)) {
             mosquitto_disconnect(s->mosq);
             mosquitto_loop(s->mosq, 100, 1);
             break;
         }
+        mosquitto_disconnect(s->mosq);
+        if (atomic_load(&s->connects) == before) {
+            /* never got a CONNACK: refused, unreachable or timed out. Back
+             * off and try the next server. */
+            if (!s->logged_down)
+                sl_error("agent", "[inputs.mqtt_consumer] connecting to %s: %s (retrying)", url,
+                         rc == MOSQ_ERR_CONN_LOST ? "no answer" : mosquitto_strerror(rc));
+            s->logged_down = 1;
+            idx++;
+            nap(s, backoff);
+            backoff = backoff * 2 > 30 * SL_NS_PER_S ? 30 * SL_NS_PER_S : backoff * 2;
+            continue;
+        }
         sl_error("agent", "[inputs.mqtt_consumer] connection to %s lost: %s; reconnecting", url,
                  mosquitto_strerror(rc));
-        mosquitto_disconnect(s->mosq);
+        s->logged_down = 0;
+        backoff = SL_NS_PER_S;
         nap(s, SL_NS_PER_S / 10);
     }
     return NULL;

@@ -61,7 +61,8 @@ fail:
 static int next_num(const char **pp, const char *end, int64_t *v)
 {
     const char *p = *pp;
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
     if (p >= end || *p < '0' || *p > '9') return SL_EINVAL;
     int64_t x = 0;
     while (p < end && *p >= '0' && *p <= '9') {
@@ -119,8 +120,12 @@ static int nginx_gather(void *state, struct agent_acc *acc)
             acc_error(acc, "unable to parse address '%s'", url);
             continue;
         }
-        struct httpc_req req = {.url = url, .timeout_ns = s->timeout, .insecure = s->insecure,
-                                .tls_ca = s->tls_ca, .tls_cert = s->tls_cert, .tls_key = s->tls_key,
+        struct httpc_req req = {.url = url,
+                                .timeout_ns = s->timeout,
+                                .insecure = s->insecure,
+                                .tls_ca = s->tls_ca,
+                                .tls_cert = s->tls_cert,
+                                .tls_key = s->tls_key,
                                 .max_body = 1 << 16};
         struct httpc_resp resp;
         int rc = httpc_do(&req, &resp);
@@ -136,7 +141,8 @@ static int nginx_gather(void *state, struct agent_acc *acc)
             }
             rc = metric_add_tag(m, "server", host);
             if (rc == 0) rc = metric_add_tag(m, "port", port);
-            if (rc == 0) rc = nginx_parse_status(resp.body.ptr ? resp.body.ptr : "", resp.body.len, m);
+            if (rc == 0)
+                rc = nginx_parse_status(resp.body.ptr ? resp.body.ptr : "", resp.body.len, m);
             if (rc == SL_ENOMEM) {
                 metric_free(m);
                 httpc_resp_release(&resp);

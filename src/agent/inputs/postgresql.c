@@ -41,8 +41,8 @@ struct postgresql_input {
 
 int postgresql_sanitize_address(const char *addr, char *out, size_t cap)
 {
-    static const char *const drop[] = {"password=", "sslcert=", "sslkey=", "sslmode=",
-                                       "sslrootcert="};
+    static const char *const drop[] = {
+        "password=", "sslcert=", "sslkey=", "sslmode=", "sslrootcert="};
     struct sl_buf b;
     sl_buf_init(&b, 1 << 16);
     int rc = 0;
@@ -60,17 +60,20 @@ int postgresql_sanitize_address(const char *addr, char *out, size_t cap)
             p = at + 1;
         }
         const char *he = p;
-        while (*he && *he != '/' && *he != '?' && *he != ':') he++;
+        while (*he && *he != '/' && *he != '?' && *he != ':')
+            he++;
         snprintf(host, sizeof(host), "%.*s", (int)(he - p), p);
         if (*he == ':') {
             const char *pe = he + 1;
-            while (*pe >= '0' && *pe <= '9') pe++;
+            while (*pe >= '0' && *pe <= '9')
+                pe++;
             snprintf(port, sizeof(port), "%.*s", (int)(pe - he - 1), he + 1);
             he = pe;
         }
         if (*he == '/') {
             const char *de = he + 1;
-            while (*de && *de != '?') de++;
+            while (*de && *de != '?')
+                de++;
             snprintf(db, sizeof(db), "%.*s", (int)(de - he - 1), he + 1);
             he = de;
         }
@@ -81,9 +84,11 @@ int postgresql_sanitize_address(const char *addr, char *out, size_t cap)
         if (rc == 0 && *user) rc = sl_buf_addf(&b, "user=%s ", user);
     } else {
         while (*p && rc == 0) {
-            while (*p == ' ') p++;
+            while (*p == ' ')
+                p++;
             const char *e = p;
-            while (*e && *e != ' ') e++;
+            while (*e && *e != ' ')
+                e++;
             if (e == p) break;
             int skip = 0;
             for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
@@ -94,8 +99,10 @@ int postgresql_sanitize_address(const char *addr, char *out, size_t cap)
     }
     if (rc == 0) {
         size_t n = b.len;
-        while (n && b.ptr[n - 1] == ' ') n--;
-        if (n >= cap) rc = SL_ETOOBIG;
+        while (n && b.ptr[n - 1] == ' ')
+            n--;
+        if (n >= cap)
+            rc = SL_ETOOBIG;
         else {
             if (n) memcpy(out, b.ptr, n);
             out[n] = 0;
@@ -189,18 +196,13 @@ static int add_row(PGresult *res, int row, const char *server, struct agent_acc 
             if (*end == 0) rc = metric_add_float(m, name, fv);
             break;
         }
-        case 16: /* bool */
-            rc = metric_add_bool(m, name, v[0] == 't');
-            break;
+        case 16: /* bool */ rc = metric_add_bool(m, name, v[0] == 't'); break;
         case 18:   /* char */
         case 19:   /* name */
         case 25:   /* text */
         case 1042: /* bpchar */
-        case 1043: /* varchar */
-            rc = metric_add_string(m, name, v);
-            break;
-        default: /* timestamps, intervals, ...: dropped as in Telegraf */
-            break;
+        case 1043: /* varchar */ rc = metric_add_string(m, name, v); break;
+        default: /* timestamps, intervals, ...: dropped as in Telegraf */ break;
         }
     }
     if (rc < 0) {
@@ -219,7 +221,8 @@ static int run_query(struct postgresql_input *s, const char *sql, struct agent_a
         return 1;
     }
     int rc = 0;
-    for (int r = 0; r < PQntuples(res) && rc == 0; r++) rc = add_row(res, r, s->server, acc);
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++)
+        rc = add_row(res, r, s->server, acc);
     PQclear(res);
     return rc;
 }

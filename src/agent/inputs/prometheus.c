@@ -47,7 +47,7 @@ static void prom_free(void *state)
 static int prom_init(struct plugin_conf *c, void **state)
 {
     static const char *const unsupported[] = {
-        "monitor_kubernetes_pods", "kubernetes_services", "kube_config", "pod_scrape_scope",
+        "monitor_kubernetes_pods",   "kubernetes_services",       "kube_config", "pod_scrape_scope",
         "kubernetes_label_selector", "kubernetes_field_selector", "consul",
     };
     struct prometheus_input *s = sl_calloc(1, sizeof(*s));
@@ -95,8 +95,7 @@ fail:
 static int scrape(struct prometheus_input *s, const char *url, struct agent_acc *acc)
 {
     char auth[8192] = "";
-    const char *headers[3] = {
-        "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1", NULL, NULL};
+    const char *headers[3] = {"Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1", NULL, NULL};
     if (s->bearer_token_string && *s->bearer_token_string) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s->bearer_token_string);
     } else if (s->bearer_token && *s->bearer_token) {
@@ -106,7 +105,8 @@ static int scrape(struct prometheus_input *s, const char *url, struct agent_acc 
             acc_error(acc, "cannot read bearer_token file %s", s->bearer_token);
             return 0;
         }
-        while (tl && (tok[tl - 1] == '\n' || tok[tl - 1] == '\r' || tok[tl - 1] == ' ')) tl--;
+        while (tl && (tok[tl - 1] == '\n' || tok[tl - 1] == '\r' || tok[tl - 1] == ' '))
+            tl--;
         snprintf(auth, sizeof(auth), "Authorization: Bearer %.*s", (int)tl, tok);
         sl_free(tok);
     }

@@ -92,7 +92,8 @@ static int add_kv_fields(struct metric *m, const char *v, size_t n, int floats, 
     size_t i = 0;
     while (i < n) {
         size_t j = i;
-        while (j < n && v[j] != ',') j++;
+        while (j < n && v[j] != ',')
+            j++;
         const char *eq = memchr(v + i, '=', j - i);
         if (eq) {
             char key[128];
@@ -164,7 +165,8 @@ static int special_line(const char *section, const char *name, const char *v, si
         size_t i = 0;
         while (rc >= 0 && i < vl) {
             size_t j = i;
-            while (j < vl && v[j] != ',') j++;
+            while (j < vl && v[j] != ',')
+                j++;
             const char *eq = memchr(v + i, '=', j - i);
             if (eq) {
                 char key[64], val[256];
@@ -217,7 +219,8 @@ int redis_parse_info(const char *text, size_t len, const char *server, const cha
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         const char *next = nl ? nl + 1 : end;
-        while (le > p && (le[-1] == '\r' || le[-1] == ' ')) le--;
+        while (le > p && (le[-1] == '\r' || le[-1] == ' '))
+            le--;
         size_t ll = (size_t)(le - p);
         if (ll == 0) {
             p = next;
@@ -238,7 +241,8 @@ int redis_parse_info(const char *text, size_t len, const char *server, const cha
         name[colon - p] = 0;
         const char *v = colon + 1;
         size_t vl = (size_t)(le - v);
-        while (vl && *v == ' ') v++, vl--;
+        while (vl && *v == ' ')
+            v++, vl--;
         p = next;
         if (!strcmp(section, "Server") && strcmp(name, "lru_clock") != 0 &&
             strcmp(name, "uptime_in_seconds") != 0 && strcmp(name, "redis_version") != 0)
@@ -255,8 +259,8 @@ int redis_parse_info(const char *text, size_t len, const char *server, const cha
             field = "replication_role";
         else if (!strcmp(section, "Keyspace") || !strcmp(section, "Commandstats") ||
                  !strcmp(section, "Errorstats") || !strcmp(section, "Latencystats") ||
-                 (!strcmp(section, "Replication") && !strncmp(name, "slave", 5) &&
-                  name[5] >= '0' && name[5] <= '9')) {
+                 (!strcmp(section, "Replication") && !strncmp(name, "slave", 5) && name[5] >= '0' &&
+                  name[5] <= '9')) {
             if ((rc = special_line(section, name, v, vl, tags, now_ns, out)) < 0) goto out;
             continue;
         }
@@ -416,7 +420,8 @@ static int gather_one(struct redis_input *s, const char *url, struct agent_acc *
         rc = acc_add(acc, ml.v[i]);
         ml.v[i] = NULL;
     }
-    for (size_t i = 0; i < ml.n; i++) metric_free(ml.v[i]);
+    for (size_t i = 0; i < ml.n; i++)
+        metric_free(ml.v[i]);
     sl_free(ml.v);
 out:
     if (r) freeReplyObject(r);

@@ -32,18 +32,18 @@ extern const struct agent_input_ops input_docker;
 
 struct httpc_req {
     const char *url;
-    const char *method;      /* NULL = GET */
-    const char *body;        /* request body or NULL */
+    const char *method; /* NULL = GET */
+    const char *body;   /* request body or NULL */
     size_t body_len;
     const char *const *headers; /* "Name: value" strings, NULL-terminated, or NULL */
-    const char *unix_socket; /* connect through this unix socket (docker) */
+    const char *unix_socket;    /* connect through this unix socket (docker) */
     const char *username, *password;
-    int64_t timeout_ns;      /* whole request; <= 0 = 5 s */
+    int64_t timeout_ns; /* whole request; <= 0 = 5 s */
     int follow_redirects;
-    int insecure;            /* skip TLS verification */
+    int insecure;                            /* skip TLS verification */
     const char *tls_ca, *tls_cert, *tls_key; /* PEM files or NULL */
     const char *proxy, *interface;           /* or NULL */
-    size_t max_body;         /* cap on the response body; 0 = 32 MiB */
+    size_t max_body;                         /* cap on the response body; 0 = 32 MiB */
 };
 
 struct httpc_resp {
@@ -80,6 +80,9 @@ int redis_parse_info(const char *text, size_t len, const char *server, const cha
  * and the array sl_free'd by the caller. SL_EINVAL on unterminated quotes
  * or no words. */
 int exec_split_words(const char *cmd, char ***argv, size_t *argc);
+/* docker: Telegraf's ParseImage ("quay.io/x/y:1.2" → "quay.io/x/y", "1.2";
+ * no tag → "unknown"). */
+void docker_parse_image(const char *image, char *name, size_t ncap, char *version, size_t vcap);
 /* The postgresql server tag: the address without password/sslcert/sslkey/
  * sslmode/sslrootcert (Telegraf's SanitizedAddress). */
 int postgresql_sanitize_address(const char *addr, char *out, size_t cap);

@@ -55,7 +55,7 @@
 #include "common/mem.h"
 #include "common/timeutil.h"
 
-#define TAIL_MAX_LINE (1u << 20)
+#define TAIL_MAX_LINE    (1u << 20)
 #define TAIL_READ_BUDGET (8u << 20) /* bytes per file per pass */
 
 enum tail_start { START_END, START_BEGINNING };
@@ -65,10 +65,10 @@ struct tail_file {
     int fd;
     dev_t dev;
     ino_t ino;
-    int64_t offset;   /* next byte to read; all before it is handled */
-    int skipping;     /* inside an over-long line: drop up to its newline */
-    int seen;         /* matched by the last glob expansion */
-    int wd;           /* inotify watch or -1 */
+    int64_t offset; /* next byte to read; all before it is handled */
+    int skipping;   /* inside an over-long line: drop up to its newline */
+    int seen;       /* matched by the last glob expansion */
+    int wd;         /* inotify watch or -1 */
 };
 
 struct saved {
@@ -99,7 +99,8 @@ struct tail_input {
 
 static void saved_release(struct tail_input *s)
 {
-    for (size_t i = 0; i < s->nsv; i++) sl_free(s->sv[i].path);
+    for (size_t i = 0; i < s->nsv; i++)
+        sl_free(s->sv[i].path);
     sl_free(s->sv);
     s->sv = NULL;
     s->nsv = 0;
@@ -203,7 +204,8 @@ static int tail_init(struct plugin_conf *c, void **state)
     /* the state file is keyed by the files list */
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < s->files.n; i++) {
-        for (const char *p = s->files.v[i]; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        for (const char *p = s->files.v[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
         h = (h ^ 0xff) * 1099511628211ULL;
     }
     size_t n = strlen(s->state_dir) + 48;
@@ -288,8 +290,7 @@ static int state_save(struct tail_input *s)
     if (rc == 0) rc = sl_file_write_atomic(s->state_path, b.ptr, b.len, 0644);
     sl_buf_release(&b);
     if (rc < 0)
-        sl_error("agent", "[inputs.tail] saving offsets to %s: %s", s->state_path,
-                 sl_strerror(rc));
+        sl_error("agent", "[inputs.tail] saving offsets to %s: %s", s->state_path, sl_strerror(rc));
     else
         s->state_dirty = 0;
     s->last_save = sl_mono_ns();
@@ -415,7 +416,8 @@ static struct tail_file *find_file(struct tail_input *s, const char *path)
 
 static void scan(struct tail_input *s)
 {
-    for (size_t i = 0; i < s->ntf; i++) s->tf[i].seen = 0;
+    for (size_t i = 0; i < s->ntf; i++)
+        s->tf[i].seen = 0;
     for (size_t g = 0; g < s->files.n; g++) {
         glob_t gl;
         memset(&gl, 0, sizeof(gl));
@@ -529,8 +531,8 @@ static int tail_start(void *state, struct agent_acc *acc)
     if (!s->rbuf && !(s->rbuf = sl_malloc(TAIL_MAX_LINE + 65536))) return SL_ENOMEM;
     int rc = state_load(s);
     if (rc < 0)
-        sl_error("agent", "[inputs.tail] reading %s: %s (starting without offsets)",
-                 s->state_path, sl_strerror(rc));
+        sl_error("agent", "[inputs.tail] reading %s: %s (starting without offsets)", s->state_path,
+                 sl_strerror(rc));
     if (!strcmp(s->watch_method, "inotify")) s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     s->first_scan = 1;
     scan(s);

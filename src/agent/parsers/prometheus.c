@@ -343,6 +343,10 @@ static int handle_sample(struct prom_state *s, const char *p, size_t n, int64_t 
         ft = type_of(s, p, base), fam_len = base;
         field = p[name_len - 1] == 'm' ? "sum" : "count";
     }
+    if ((ft == T_HISTOGRAM || ft == T_SUMMARY) && !field) {
+        rc = SL_EINVAL; /* e.g. a bare "h 1" for a histogram h */
+        goto out;
+    }
     char *fam = sl_strndup(p, fam_len);
     if (!fam) {
         rc = SL_ENOMEM;

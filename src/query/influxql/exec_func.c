@@ -226,7 +226,7 @@ int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, si
         double s = 0;
         for (size_t i = 1; i < n; i++)
             s += (num(&pts[i].v) + num(&pts[i - 1].v)) / 2.0 *
-                 ((double)(pts[i].t - pts[i - 1].t) / unit);
+                 (((double)pts[i].t - (double)pts[i - 1].t) / unit);
         set_f(out, s);
         return 0;
     }
@@ -253,6 +253,15 @@ int xfunc_agg(struct xeval *ev, const struct iql_expr *call, struct xpt *pts, si
     return xerr_set(ev->err, "undefined function %s()", nm);
 }
 
+static int64_t win(int64_t t, int64_t iv, int64_t off)
+{
+    __int128 d = (__int128)t - off, q = d / iv;
+    if (d % iv < 0) q--;
+    __int128 r = q * iv + off;
+    if (r < INT64_MIN) return INT64_MIN;
+    return r > INT64_MAX ? INT64_MAX : (int64_t)r;
+}
+
 int xfunc_integral_windows(struct xeval *ev, const struct iql_expr *call, const struct xpt *pts,
                            size_t n, int64_t iv, int64_t off, int64_t *wstart, double *sums,
                            size_t *nw)
@@ -270,8 +279,7 @@ int xfunc_integral_windows(struct xeval *ev, const struct iql_expr *call, const 
     /* InfluxDB 1.x's integral reducer: one pass over the ordered points; at
      * a window boundary the area up to the window end is interpolated and
      * the rest (to the next point) is counted in the next point's window */
-    int64_t ws = pts[0].t - off, pt = pts[0].t;
-    ws = (ws / iv - (ws % iv < 0)) * iv + off;
+    int64_t ws = win(pts[0].t, iv, off), pt = pts[0].t;
     double pv = num(&pts[0].v), sum = 0;
     for (size_t i = 1; i < n; i++) {
         double v = num(&pts[i].v);
@@ -279,21 +287,22 @@ int xfunc_integral_windows(struct xeval *ev, const struct iql_expr *call, const 
             pv = v;
             continue;
         }
-        if (pts[i].t >= ws + iv) {
-            int64_t we = ws + iv;
+        int64_t we;
+        if (__builtin_add_overflow(ws, iv, &we)) we = INT64_MAX;
+        if (pts[i].t >= we) {
             if (pt != we) {
-                double val = pv + (v - pv) * ((double)(we - pt) / (double)(pts[i].t - pt));
-                sum += 0.5 * (val + pv) * ((double)(we - pt) / unit);
+                double val =
+                    pv + (v - pv) * (((double)we - (double)pt) / ((double)pts[i].t - (double)pt));
+                sum += 0.5 * (val + pv) * (((double)we - (double)pt) / unit);
                 pv = val;
                 pt = we;
             }
             wstart[*nw] = ws;
             sums[(*nw)++] = sum;
-            int64_t d = pts[i].t - off;
-            ws = (d / iv - (d % iv < 0)) * iv + off;
+            ws = win(pts[i].t, iv, off);
             sum = 0;
         }
-        sum += 0.5 * (v + pv) * ((double)(pts[i].t - pt) / unit);
+        sum += 0.5 * (v + pv) * (((double)pts[i].t - (double)pt) / unit);
         pv = v;
         pt = pts[i].t;
     }
@@ -400,9 +409,10 @@ int xfunc_transform(struct xeval *ev, const struct iql_expr *call, int64_t group
             if (prev >= 0) {
                 if (el) {
                     vals[i].kind = IQLV_INT;
-                    vals[i].u.i = (int64_t)((double)(ts[i] - ts[prev]) / unit);
+                    vals[i].u.i = (int64_t)(((double)ts[i] - (double)ts[prev]) / unit);
                 } else if (is_numeric(&in[i]) && is_numeric(&in[prev]) && ts[i] != ts[prev]) {
-                    double d = (num(&in[i]) - num(&in[prev])) / ((double)(ts[i] - ts[prev]) / unit);
+                    double d = (num(&in[i]) - num(&in[prev])) /
+                               (((double)ts[i] - (double)ts[prev]) / unit);
                     if (!nonneg || d >= 0) set_f(&vals[i], d);
                 }
             }

@@ -74,10 +74,11 @@ bool xval_num(const struct iql_val *v, double *d);
 
 /* ---- exec_load.c ---- */
 /* Loads measurement name of db with rows in [tmin, tmax] that match cond
- * (without its time terms). need: field names to load, NULL = all. */
+ * (without its time terms). need: field names to load (all_fields: all).
+ * series_only: keep at most one matching row per series (SHOW statements). */
 int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const char *name,
                 int64_t tmin, int64_t tmax, const struct iql_expr *cond, bool all_fields,
-                const char **need, size_t nneed, struct xtable **out);
+                const char **need, size_t nneed, bool series_only, struct xtable **out);
 /* Names of the measurements of db matching a regex (sorted). */
 int xload_measurements(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const char *re,
                        const char ***names, size_t *n);

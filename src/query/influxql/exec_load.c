@@ -32,6 +32,7 @@ struct load_ctx {
     const char *lastkey;
     struct xseries *last;
     int rc; /* error of series_for other than SL_ENOMEM */
+    bool series_only;
 };
 
 struct xseries *xt_series_add(struct sl_arena *a, struct xtable *t)
@@ -45,11 +46,12 @@ struct xseries *xt_series_add(struct sl_arena *a, struct xtable *t)
     return s;
 }
 
-/* Appends a row (values null) to s; arrays grow in the arena. */
-int xs_push(struct sl_arena *a, const struct xtable *t, struct xseries *s, int64_t time)
+/* Makes room for need rows (at least doubling). */
+static int xs_reserve(struct sl_arena *a, const struct xtable *t, struct xseries *s, size_t need)
 {
-    if (s->n == s->cap) {
+    if (need > s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 16;
+        if (nc < need) nc = need;
         int64_t *nt = sl_arena_alloc(a, nc * sizeof(int64_t));
         struct iql_val *nv = sl_arena_alloc(a, nc * (t->nf ? t->nf : 1) * sizeof(struct iql_val));
         if (!nt || !nv) return SL_ENOMEM;
@@ -61,6 +63,13 @@ int xs_push(struct sl_arena *a, const struct xtable *t, struct xseries *s, int64
         s->v = nv;
         s->cap = nc;
     }
+    return 0;
+}
+
+/* Appends a row (values null) to s; arrays grow in the arena. */
+int xs_push(struct sl_arena *a, const struct xtable *t, struct xseries *s, int64_t time)
+{
+    if (xs_reserve(a, t, s, s->n + 1) < 0) return SL_ENOMEM;
     s->t[s->n] = time;
     memset(s->v + s->n * t->nf, 0, t->nf * sizeof(struct iql_val));
     s->n++;
@@ -172,10 +181,21 @@ static int on_chunk(void *ctx, const struct cat_table *t, const struct scan_chun
         struct xseries *s = series_for(c, ch, r);
         if (!s) return c->rc < 0 ? c->rc : SL_ENOMEM;
         if (s->tagcond == 0) continue; /* the tags alone rule the series out */
-        if (xs_push(a, tb, s, ch->time[r]) < 0) return SL_ENOMEM;
+        /* SHOW statements only need to know that a matching row exists */
+        if (c->series_only && s->n && (s->tagcond == 1 || !c->cond)) continue;
+        if (s->n == s->cap) {
+            /* rows of a series are contiguous in a chunk: reserve the run */
+            size_t run = 1;
+            while (r + run < ch->nrows && (ch->keys[r + run] == ch->keys[r] ||
+                                           strcmp(ch->keys[r + run], ch->keys[r]) == 0))
+                run++;
+            if (xs_reserve(a, tb, s, s->n + run) < 0) return SL_ENOMEM;
+        }
+        s->t[s->n++] = ch->time[r];
         struct iql_val *v = s->v + (s->n - 1) * tb->nf;
         for (size_t f = 0; f < tb->nf; f++) {
             uint32_t id = c->fcol[f];
+            v[f].kind = IQLV_NULL;
             if (id >= ch->ncols) continue;
             const struct buf_col *col = &ch->cols[id];
             if (!col->present || !col->valid[r]) continue;
@@ -242,7 +262,7 @@ static uint8_t kind_of(enum lp_type t)
 
 int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const char *name,
                 int64_t tmin, int64_t tmax, const struct iql_expr *cond, bool all_fields,
-                const char **need, size_t nneed, struct xtable **out)
+                const char **need, size_t nneed, bool series_only, struct xtable **out)
 {
     struct catalog *cat = x->eng->catalog;
     struct sl_arena *a = x->arena;
@@ -293,9 +313,10 @@ int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const 
     c.ev = ev;
     c.tb = tb;
     c.cond = cond;
+    c.series_only = series_only;
     rc = storage_scan(x->eng, d, t, tmin, tmax, on_chunk, &c);
     if (rc < 0) goto out;
-    qsort(tb->ser, tb->nser, sizeof(*tb->ser), cmp_series);
+    if (tb->nser > 1) qsort(tb->ser, tb->nser, sizeof(*tb->ser), cmp_series);
     *out = tb;
     goto out;
 nomem:

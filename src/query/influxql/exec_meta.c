@@ -252,7 +252,7 @@ static int show_from_series(struct iql_exec_ctx *x, struct xeval *ev, const stru
             continue;
         }
         struct xtable *tb;
-        rc = xload_table(x, ev, db, names[i], tmin, tmax, cond, false, NULL, 0, &tb);
+        rc = xload_table(x, ev, db, names[i], tmin, tmax, cond, false, NULL, 0, true, &tb);
         if (rc < 0) return rc;
         if (!tb) continue;
         struct rows r = {x->arena, 2, 0, 0, NULL};

@@ -58,6 +58,7 @@ struct sel_state {
     const char **dims;
     size_t ndims;
     bool agg, multi;
+    bool need_order; /* group points must be merged in time order */
     int ncalls;
     const struct iql_expr *single_selector;
     int64_t tmin, tmax;
@@ -359,7 +360,9 @@ static int build_groups(struct sel_state *st, struct group **out, size_t *nout)
         for (size_t k = 0; k < gr->nser; k++)
             for (size_t r = 0; r < gr->ser[k]->n; r++)
                 gr->pts[gr->npts++] = (struct gp){gr->ser[k]->t[r], (uint32_t)k, (uint32_t)r};
-        qsort(gr->pts, gr->npts, sizeof(*gr->pts), cmp_gp);
+        /* one series is already in time order; aggregates over one bucket
+         * do not depend on the order (selectors compare times themselves) */
+        if (gr->nser > 1 && st->need_order) qsort(gr->pts, gr->npts, sizeof(*gr->pts), cmp_gp);
         if (gr->npts) ng++;
         i = j;
     }
@@ -530,8 +533,21 @@ static int agg_eval(struct bctx *b, const struct iql_expr *e, struct iql_val *o,
             return xerr_set(b->st->err,
                             "invalid number of arguments for %s, expected at least 1, got 0",
                             e->u.call.name);
+        const char *fn = e->u.call.name;
+        const struct iql_expr *arg = e->u.call.args[0];
+        if (arg->kind == IQL_EXPR_VARREF &&
+            (!strcmp(fn, "sum") || !strcmp(fn, "mean") || !strcmp(fn, "median") ||
+             !strcmp(fn, "spread") || !strcmp(fn, "stddev") || !strcmp(fn, "integral") ||
+             !strcmp(fn, "percentile"))) {
+            int fi = xt_field_index(b->st->tb, arg->u.ref.name);
+            uint8_t ty = fi >= 0 ? b->st->tb->ftype[fi] : IQLV_NULL;
+            if (ty == IQLV_STR || ty == IQLV_BOOL)
+                return xerr_set(b->st->err,
+                                "unsupported %s iterator type: *query.%sInterruptIterator", fn,
+                                ty == IQLV_STR ? "string" : "boolean");
+        }
         size_t n;
-        int rc = gather(b, e->u.call.args[0], &n);
+        int rc = gather(b, arg, &n);
         if (rc < 0) return rc;
         if (n) b->any = true;
         long sel;
@@ -636,12 +652,20 @@ static int best_per_tags(struct sel_state *st, const struct group *g, const stru
     return 0;
 }
 
+static int64_t sadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 static int64_t window_start(int64_t t, int64_t iv, int64_t off)
 {
-    int64_t d = t - off;
-    int64_t q = d / iv;
+    __int128 d = (__int128)t - off;
+    __int128 q = d / iv;
     if (d % iv < 0) q--;
-    return q * iv + off;
+    __int128 r = q * iv + off;
+    if (r < INT64_MIN) return INT64_MIN;
+    return r > INT64_MAX ? INT64_MAX : (int64_t)r;
 }
 
 static bool top_is_count(const struct iql_expr *e)
@@ -683,7 +707,7 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
             int64_t bs = iv > 0 ? b0 + (int64_t)bi * iv : b0;
             size_t lo = pi;
             if (iv > 0)
-                while (pi < g->npts && g->pts[pi].t < bs + iv)
+                while (pi < g->npts && g->pts[pi].t < sadd(bs, iv))
                     pi++;
             else
                 pi = g->npts;
@@ -774,7 +798,7 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
             while (lo < g->npts && g->pts[lo].t < bs)
                 lo++;
             pi = lo;
-            while (pi < g->npts && g->pts[pi].t < bs + iv)
+            while (pi < g->npts && g->pts[pi].t < sadd(bs, iv))
                 pi++;
         } else
             pi = g->npts;
@@ -859,7 +883,9 @@ static int run_agg(struct sel_state *st, const struct group *g, int64_t first_t)
                     if (!xval_num(pv, &x) || !xval_num(qv, &y)) break;
                     if (pv->kind == IQLV_INT && qv->kind == IQLV_INT) {
                         v->kind = IQLV_INT;
-                        v->u.i = pv->u.i + (qv->u.i - pv->u.i) / (q - p) * ((long)bi - p);
+                        __int128 li = (__int128)pv->u.i +
+                                      ((__int128)qv->u.i - pv->u.i) / (q - p) * ((long)bi - p);
+                        v->u.i = (int64_t)(uint64_t)li;
                     } else {
                         v->kind = IQLV_FLOAT;
                         v->u.f = x + (y - x) / (double)(q - p) * (double)((long)bi - p);
@@ -1001,6 +1027,26 @@ static int table_from_result(struct sel_state *st, const struct iql_result *r, c
     return 0;
 }
 
+/* Whether a function in e depends on the order of the points. */
+static bool expr_needs_order(const struct iql_expr *e, int depth)
+{
+    if (!e || depth > 2000) return true;
+    switch (e->kind) {
+    case IQL_EXPR_CALL:
+        if (xfunc_is_transform(e->u.call.name) || !strcmp(e->u.call.name, "integral") ||
+            !strcmp(e->u.call.name, "sample"))
+            return true;
+        for (size_t i = 0; i < e->u.call.nargs; i++)
+            if (expr_needs_order(e->u.call.args[i], depth + 1)) return true;
+        return false;
+    case IQL_EXPR_BINARY:
+        return expr_needs_order(e->u.bin.lhs, depth + 1) ||
+               expr_needs_order(e->u.bin.rhs, depth + 1);
+    case IQL_EXPR_NEG: return expr_needs_order(e->u.neg, depth + 1);
+    default: return false;
+    }
+}
+
 static int run_table(struct sel_state *st)
 {
     const struct iql_select *sel = st->sel;
@@ -1045,6 +1091,9 @@ static int run_table(struct sel_state *st)
         }
     }
     (void)only_transform_raw;
+    st->need_order = !st->agg || sel->group_interval > 0;
+    for (size_t f = 0; f < st->nf && !st->need_order; f++)
+        st->need_order = expr_needs_order(st->f[f].expr, 0);
     struct group *groups;
     size_t ng;
     rc = build_groups(st, &groups, &ng);
@@ -1133,9 +1182,13 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
     struct iql_expr *rowcond = iql_cond_without_time(sel->cond, a, &rc);
     if (rc < 0) goto done;
     /* the fields the statement references */
-    const char *need[512];
+    const char **need = aalloc(a, 512 * sizeof(char *));
     size_t nneed = 0;
     bool wild = false;
+    if (!need) {
+        rc = SL_ENOMEM;
+        goto done;
+    }
     for (size_t i = 0; i < sel->nfields; i++)
         collect_refs(sel->fields[i].expr, need, &nneed, 512, &wild, 0);
     collect_refs(rowcond, need, &nneed, 512, &wild, 0);
@@ -1190,7 +1243,8 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
         }
         for (size_t ni = 0; ni < nnames; ni++) {
             struct xtable *tb;
-            rc = xload_table(x, &ev, db, names[ni], tmin, tmax, rowcond, wild, need, nneed, &tb);
+            rc = xload_table(x, &ev, db, names[ni], tmin, tmax, rowcond, wild, need, nneed, false,
+                             &tb);
             if (rc < 0) goto done;
             if (!tb) continue;
             st.tb = tb;
