@@ -237,8 +237,13 @@ void api_write_v2(struct api_server *s, struct http_req *req, struct http_resp *
         http_resp_error_v2(resp, 400, "invalid", b.ptr);
         http_resp_header(resp, "X-Platform-Error-Code", "invalid");
     } else if (res.rejected_by_kind[WRITE_ERR_RETENTION] == res.rejected) {
-        /* points outside retention are dropped, not an error of the request */
-        resp->status = 204;
+        /* as InfluxDB 2.x: 422, the points outside retention are dropped */
+        sl_buf_addf(&b,
+                    "failure writing points to database: partial write: points beyond "
+                    "retention policy dropped=%zu",
+                    res.rejected);
+        http_resp_error_v2(resp, 422, "unprocessable entity", b.ptr);
+        http_resp_header(resp, "X-Platform-Error-Code", "unprocessable entity");
     } else {
         sl_buf_adds(&b, "failure writing points to database: partial write: ");
         if (first) describe_error(&b, first);
@@ -282,7 +287,9 @@ void api_write_v3(struct api_server *s, struct http_req *req, struct http_resp *
     sl_buf_init(&b, 0);
     sl_buf_adds(&b, "{\"error\":");
     const char *head = res.accepted ? "partial write of line protocol occurred"
-                                    : "parsing failed for write_lp endpoint";
+                       : res.rejected_by_kind[WRITE_ERR_RETENTION] == res.rejected
+                           ? "points are older than the database's retention period"
+                           : "parsing failed for write_lp endpoint";
     sl_buf_add_json_str(&b, head, strlen(head));
     sl_buf_adds(&b, ",\"data\":[");
     for (size_t i = 0; i < res.nerrors; i++) {

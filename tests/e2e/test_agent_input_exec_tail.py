@@ -204,6 +204,23 @@ def test_tail_poll():
     tail_run("poll")
 
 
+def test_tail_doublestar():
+    d = tmpdir()
+    os.makedirs(os.path.join(d, "a", "b"))
+    for rel, line in (("a/b/x.log", "dx v=1i\n"), ("y.log", "dy v=2i\n"), ("a/z.txt", "dz v=3i\n")):
+        append(os.path.join(d, rel), line)
+    conf = (f'[[inputs.tail]]\n  files = ["{d}/**.log"]\n  initial_read_offset = "beginning"\n'
+            f'  state_directory = "{d}/state"\n')
+    path = os.path.join(d, "agent.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    p = subprocess.run([sluice_bin(), "agent", "--config", path, "--test", "--test-wait", "1.5"],
+                       capture_output=True, text=True, timeout=30)
+    names = sorted(m[0] for m in parse_test_output(p.stdout))
+    check_eq(names, ["dx", "dy"], "** matches files in every subdirectory, not *.txt")
+    check(os.path.isdir(os.path.join(d, "state")), "state_directory option used")
+
+
 def test_tail_bad_config():
     d = tmpdir()
     for opt, word in (('watch_method = "fsevents"', "watch_method"),
@@ -214,4 +231,4 @@ def test_tail_bad_config():
 
 
 if __name__ == "__main__":
-    run([test_exec, test_tail_inotify, test_tail_poll, test_tail_bad_config])
+    run([test_exec, test_tail_inotify, test_tail_poll, test_tail_doublestar, test_tail_bad_config])

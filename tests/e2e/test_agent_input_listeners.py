@@ -166,6 +166,14 @@ def test_listeners():
         lm = ag.metrics("lm", wait_n=1)
         check(lm and lm[0][1] == {"t": "1", "source": "unit", "http_listener_v2_path": "/b"}
               and lm[0][3] == "1700000000000000000", "header tag + path tag + timestamp kept", lm)
+        # --- a slow client holding a connection does not block others
+        import socket
+        slow = socket.create_connection(("127.0.0.1", ag.p4))
+        slow.sendall(b"POST /write?db=x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nslow f=1i")
+        t0 = time.time()
+        st, _, _ = req(ag.p4, "POST", "/write?db=mydb", "fast f=1i\n")
+        check(st == 204 and time.time() - t0 < 2, "a stalled upload does not block other writers")
+        slow.close()
         # --- influxdb_listener (v1)
         st, _, h = req(ag.p4, "GET", "/ping")
         check_eq(st, 204, "v1 /ping → 204")

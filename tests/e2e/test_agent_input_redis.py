@@ -214,5 +214,41 @@ def test_unix_socket():
         stop(p)
 
 
+def test_commands():
+    d = tmpdir()
+    port = free_port()
+    p = start_redis(d, port)
+    try:
+        redis_cli(port, "set", "sample-key", "hello")
+        redis_cli(port, "set", "n", "42")
+        redis_cli(port, "rpush", "q", "a", "b", "c")
+        conf = f"""[[inputs.redis]]
+  servers = ["tcp://127.0.0.1:{port}"]
+  [[inputs.redis.commands]]
+    command = ["get", "sample-key"]
+    field = "sample_value"
+    type = "string"
+  [[inputs.redis.commands]]
+    command = ["llen", "q"]
+    field = "queue_len"
+    type = "integer"
+  [[inputs.redis.commands]]
+    command = ["get", "n"]
+    field = "n"
+"""
+        rc, out, err = agent_test(conf, d)
+        ms = [m for m in parse_test_output(out) if m[0] == "redis_commands"]
+        check(ms and ms[0][2] == {"sample_value": ("string", "hello"), "queue_len": ("int", 3),
+                                  "n": ("float", 42.0)}, "redis_commands fields typed", (out, err))
+        check(ms and ms[0][1].get("server") == "127.0.0.1" and ms[0][1].get("port") == str(port),
+              "redis_commands tags")
+        rc, out, err = agent_test(f'[[inputs.redis]]\n  servers = ["tcp://127.0.0.1:{port}"]\n'
+                                  '  [[inputs.redis.commands]]\n    command = ["get", "x"]\n'
+                                  '    field = "x"\n    type = "blob"\n', d)
+        check(rc != 0 and "type" in err, "bad command type is a config error", err)
+    finally:
+        stop(p)
+
+
 if __name__ == "__main__":
-    run([test_seed_config, test_password_and_down, test_unix_socket])
+    run([test_seed_config, test_password_and_down, test_unix_socket, test_commands])

@@ -136,6 +136,39 @@ static void test_pruning_projection_dedup(void **state)
     assert_false(r.other_present); /* projection: w not decoded */
     assert_false(r.keys);
     double sum_a = r.sum;
+    /* rows are selected inside a row group: the first group's host b rows
+     * are never loaded */
+    assert_int_equal(r.st.rows_loaded, PER_HOST);
+
+    /* IN over both hosts with a time range: the rows in range of each group,
+     * copied from both groups (a's from the first, b's from the second) */
+    struct scan_str vab[2] = {{"a", 1}, {"b", 1}};
+    struct scan_tag_filter tfab = {tf.col, vab, 2};
+    o.tags = &tfab;
+    o.min_time = T0 + 130000LL * 20000000LL;
+    run(e, &o, &r);
+    double want = 0;
+    for (long i = 130000; i < PER_HOST; i++)
+        want += 2 * (i % 7);
+    assert_int_equal(r.rows, 2 * (PER_HOST - 130000));
+    assert_int_equal(r.st.rows_loaded, 2 * (PER_HOST - 130000));
+    assert_true(r.sum == want);
+    assert_int_equal(r.st.row_groups_pruned, 0);
+
+    /* two filters on the same tag (host = 'a' AND host IN ('a', 'b')) */
+    struct scan_tag_filter two[2] = {tf, tfab};
+    o.tags = two;
+    o.ntags = 2;
+    o.min_time = INT64_MIN;
+    run(e, &o, &r);
+    assert_int_equal(r.rows, PER_HOST);
+    assert_true(r.sum == sum_a);
+    /* ... and with the tag projected: values come from the filter's column */
+    need[tf.col] = 1;
+    run(e, &o, &r);
+    assert_int_equal(r.rows, PER_HOST);
+    need[tf.col] = 0;
+    o.min_time = INT64_MIN;
 
     /* a time range before the second group's rows prunes it by statistics */
     scan_opts_init(&o);

@@ -1,7 +1,7 @@
 /*
- * listeners.c — the HTTP service inputs over libmicrohttpd (one daemon with
- * one internal polling thread per input instance, so requests of one input
- * are handled in order):
+ * listeners.c — the HTTP service inputs over libmicrohttpd (one daemon per
+ * input instance, a thread per connection, at most 256 connections;
+ * read_timeout closes idle connections):
  *
  *   http_listener_v2      any of `paths` (default ["/telegraf"]; old `path`),
  *                         `methods` (default POST, PUT), body (or, with
@@ -32,6 +32,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,8 @@ struct listener {
     struct glob_list hdr_names, hdr_tags; /* http_header_tags */
     int path_tag;
     char *tls_cert_pem, *tls_key_pem;
-    struct parser *parser; /* http_listener_v2 */
+    struct parser *parser; /* http_listener_v2; used under parser_mu */
+    pthread_mutex_t parser_mu;
     struct MHD_Daemon *d;
     struct agent_acc *acc;
     int64_t started;
@@ -96,6 +98,7 @@ static void listener_free(void *state)
     sl_free(l->tls_cert_pem);
     sl_free(l->tls_key_pem);
     if (l->parser) parser_free(l->parser);
+    pthread_mutex_destroy(&l->parser_mu);
     sl_free(l);
 }
 
@@ -115,6 +118,7 @@ static int listener_init(struct plugin_conf *c, void **state, enum listener_kind
 {
     struct listener *l = sl_calloc(1, sizeof(*l));
     if (!l) return SL_ENOMEM;
+    pthread_mutex_init(&l->parser_mu, NULL);
     l->kind = kind;
     l->read_timeout = l->write_timeout = 10 * SL_NS_PER_S;
     l->success_code = 204;
@@ -424,7 +428,9 @@ static enum MHD_Result handle_write(struct listener *l, struct MHD_Connection *c
     char err[512] = "";
     enum MHD_Result ret;
     if (l->kind == LISTEN_HTTP_V2) {
+        pthread_mutex_lock(&l->parser_mu);
         int rc = parser_parse(l->parser, body, len, sl_now_ns(), &ml, err, sizeof(err));
+        pthread_mutex_unlock(&l->parser_mu);
         if (rc < 0) {
             sl_debug("agent", "[inputs.http_listener_v2] parse error: %s", err);
             metric_list_release(&ml);
@@ -728,20 +734,25 @@ static int listener_start(void *state, struct agent_acc *acc)
     }
     l->acc = acc;
     l->started = sl_now_ns();
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* a thread per connection: a slow client cannot hold up the others */
+    unsigned flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_DUAL_STACK;
     if (l->tls_cert_pem) flags |= MHD_USE_TLS;
     unsigned timeout_s = (unsigned)((l->read_timeout + SL_NS_PER_S - 1) / SL_NS_PER_S);
     if (timeout_s == 0) timeout_s = 10;
     if (l->tls_cert_pem)
-        l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR,
-                                (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-                                MHD_OPTION_HTTPS_MEM_CERT, l->tls_cert_pem,
-                                MHD_OPTION_HTTPS_MEM_KEY, l->tls_key_pem, MHD_OPTION_END);
+        l->d = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, l, MHD_OPTION_HTTPS_MEM_CERT, l->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+            l->tls_key_pem, MHD_OPTION_END);
     else
         l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_SOCK_ADDR,
                                 (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+                                MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_END);
     if (!l->d) {
         sl_error("agent", "[inputs.%s] cannot listen on %s", l->name, l->service_address);

@@ -15,6 +15,9 @@
  *   redis_latency_percentiles_usec  tag command; p50, p99, ... (float)
  *   redis_replication  tags replica_id, replica_ip, replica_port (+ state);
  *                    lag, offset (int)
+ *   redis_commands   [[inputs.redis.commands]] (command = ["get", "k"],
+ *                    field, type = "float" | "integer" | "string"): one
+ *                    field per command, tags server/port
  * Telegraf additionally coerces a handful of fields through a Go struct of
  * types; the values Redis prints make the inferred types agree with it.
  */
@@ -35,10 +38,20 @@
 #include "common/mem.h"
 #include "common/timeutil.h"
 
+enum redis_ctype { RCMD_FLOAT, RCMD_INTEGER, RCMD_STRING };
+
+struct redis_cmd {
+    struct glob_list argv; /* the command and its arguments */
+    char *field;
+    enum redis_ctype type;
+};
+
 struct redis_input {
     struct glob_list servers;
     char *username, *password;
     int64_t timeout;
+    struct redis_cmd *cmds; /* [[inputs.redis.commands]] */
+    size_t ncmds;
 };
 
 static int parse_i64(const char *s, size_t n, int64_t *out)
@@ -312,6 +325,11 @@ static void redis_free(void *state)
     struct redis_input *s = state;
     if (!s) return;
     glob_list_release(&s->servers);
+    for (size_t i = 0; i < s->ncmds; i++) {
+        glob_list_release(&s->cmds[i].argv);
+        sl_free(s->cmds[i].field);
+    }
+    sl_free(s->cmds);
     sl_free(s->username);
     sl_free(s->password);
     sl_free(s);
@@ -327,9 +345,41 @@ static int redis_init(struct plugin_conf *c, void **state)
     if ((rc = conf_str(c, "username", &s->username)) < 0) goto fail;
     if ((rc = conf_str(c, "password", &s->password)) < 0) goto fail;
     if ((rc = conf_duration(c, "timeout", &s->timeout)) < 0) goto fail;
-    if (conf_has(c, "commands")) {
-        rc = conf_fail(c, "commands", "custom commands are not supported yet");
+    size_t nc = conf_table_array_len(c, "commands");
+    if (nc && !(s->cmds = sl_calloc(nc, sizeof(*s->cmds)))) {
+        rc = SL_ENOMEM;
         goto fail;
+    }
+    for (size_t i = 0; i < nc; i++) {
+        struct plugin_conf *cc = conf_table_array_at(c, "commands", i);
+        if (!cc) {
+            rc = SL_ENOMEM;
+            goto fail;
+        }
+        struct redis_cmd *rcmd = &s->cmds[s->ncmds++];
+        char *type = NULL;
+        rc = conf_strlist(cc, "command", &rcmd->argv);
+        if (rc == 0) rc = conf_str(cc, "field", &rcmd->field);
+        if (rc == 0) rc = conf_str(cc, "type", &type);
+        if (rc == 0 && (rcmd->argv.n == 0 || !rcmd->field))
+            rc = conf_fail(cc, NULL, "a command needs `command` and `field`");
+        if (rc == 0 && type && strcmp(type, "float") != 0) {
+            if (!strcmp(type, "integer"))
+                rcmd->type = RCMD_INTEGER;
+            else if (!strcmp(type, "string"))
+                rcmd->type = RCMD_STRING;
+            else
+                rc = conf_fail(cc, "type", "must be \"float\", \"integer\" or \"string\"");
+        }
+        const char *bad = rc == 0 ? conf_first_unused(cc) : NULL;
+        if (bad) rc = conf_fail(cc, bad, "unknown option");
+        if (rc < 0) {
+            const char *msg = conf_error(cc);
+            if (msg) rc = conf_fail(c, "commands", "%s", msg);
+        }
+        sl_free(type);
+        conf_free(cc);
+        if (rc < 0) goto fail;
     }
     if (s->servers.n == 0 && (rc = glob_list_add(&s->servers, "tcp://localhost:6379")) < 0)
         goto fail;
@@ -379,6 +429,56 @@ static int split_server(const char *url, char *host, size_t hc, char *port, size
     return 0;
 }
 
+/* [[inputs.redis.commands]] → one `redis_commands` metric (Telegraf's
+ * gatherCommandValues): each reply converted to the command's type. */
+static int run_commands(struct redis_input *s, redisContext *ctx, const char *host,
+                        const char *port, struct agent_acc *acc)
+{
+    struct metric *m = acc_new_metric(acc, "redis_commands");
+    if (!m) return SL_ENOMEM;
+    int rc = *port ? metric_add_tag(m, "server", host) : metric_add_tag(m, "socket", host);
+    if (rc == 0 && *port) rc = metric_add_tag(m, "port", port);
+    for (size_t i = 0; i < s->ncmds && rc == 0; i++) {
+        struct redis_cmd *c = &s->cmds[i];
+        redisReply *r = redisCommandArgv(ctx, (int)c->argv.n, (const char **)c->argv.v, NULL);
+        if (!r || r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_NIL) {
+            acc_error(acc, "redis command %s: %s", c->argv.v[0],
+                      !r                           ? ctx->errstr
+                      : r->type == REDIS_REPLY_NIL ? "nil reply"
+                                                   : r->str);
+            if (r) freeReplyObject(r);
+            if (!r) break;
+            continue;
+        }
+        char val[128];
+        if (r->type == REDIS_REPLY_INTEGER)
+            snprintf(val, sizeof(val), "%lld", (long long)r->integer);
+        else if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+            snprintf(val, sizeof(val), "%.*s", (int)(r->len < 127 ? r->len : 127), r->str);
+        else
+            val[0] = 0;
+        int64_t iv;
+        double fv;
+        if (c->type == RCMD_STRING) {
+            rc = r->type == REDIS_REPLY_STRING ? metric_add_stringn(m, c->field, r->str, r->len)
+                                               : metric_add_string(m, c->field, val);
+        } else if (c->type == RCMD_INTEGER && parse_i64(val, strlen(val), &iv)) {
+            rc = metric_add_int(m, c->field, iv);
+        } else if (c->type == RCMD_FLOAT && parse_f64(val, strlen(val), &fv)) {
+            rc = metric_add_float(m, c->field, fv);
+        } else {
+            acc_error(acc, "redis command %s: reply '%s' is not of type %s", c->argv.v[0], val,
+                      c->type == RCMD_INTEGER ? "integer" : "float");
+        }
+        freeReplyObject(r);
+    }
+    if (rc < 0 || m->nfields == 0) {
+        metric_free(m);
+        return rc;
+    }
+    return acc_add(acc, m);
+}
+
 static int gather_one(struct redis_input *s, const char *url, struct agent_acc *acc)
 {
     char host[256], port[16], user[256], pass[256];
@@ -414,6 +514,7 @@ static int gather_one(struct redis_input *s, const char *url, struct agent_acc *
                   r && r->type == REDIS_REPLY_ERROR ? r->str : ctx->errstr);
         goto out;
     }
+    if (s->ncmds && (rc = run_commands(s, ctx, host, port, acc)) < 0) goto out;
     struct metric_list ml = {0};
     rc = redis_parse_info(r->str, (size_t)r->len, host, port, acc_now(acc), &ml);
     for (size_t i = 0; i < ml.n && rc >= 0; i++) {
@@ -451,7 +552,12 @@ const struct agent_input_ops input_redis = {
               "  ## tcp://[[username]:password]@host:port or unix:///path/to/redis.sock\n"
               "  servers = [\"tcp://localhost:6379\"]\n"
               "  # username = \"\"\n"
-              "  # password = \"\"\n",
+              "  # password = \"\"\n"
+              "  ## Extra commands whose replies become fields of redis_commands\n"
+              "  # [[inputs.redis.commands]]\n"
+              "  #   command = [\"get\", \"sample-key\"]\n"
+              "  #   field = \"sample-key-value\"\n"
+              "  #   type = \"string\"\n",
     .init = redis_init,
     .gather = redis_gather,
     .free = redis_free,

@@ -3,6 +3,7 @@
  * matching `files` (glob(3) patterns, re-expanded every second) and parses
  * each complete line with `data_format` (default influx; json metrics are
  * named "tail"); metrics get tag `path_tag` (default "path"; "" disables).
+ * Patterns with "**" match across directories (see walk()).
  *
  * Where reading starts. Offsets are ALWAYS persisted (Telegraf only keeps
  * them with initial_read_offset = "saved-or-*" and its agent statefile): a
@@ -30,8 +31,10 @@
  * The offset is the byte after the last complete line handed to the
  * pipeline. Lines longer than 1 MiB are dropped with an error.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <poll.h>
 #include <pthread.h>
@@ -414,39 +417,89 @@ static struct tail_file *find_file(struct tail_input *s, const char *path)
     return NULL;
 }
 
+/* Starts following path (a new glob match) unless already followed. */
+static void consider(struct tail_input *s, const char *path)
+{
+    struct tail_file *f = find_file(s, path);
+    if (f) {
+        f->seen = 1;
+        return;
+    }
+    if (s->ntf == s->tf_cap) {
+        size_t nc = s->tf_cap ? s->tf_cap * 2 : 8;
+        struct tail_file *nt = sl_realloc(s->tf, nc * sizeof(*nt));
+        if (!nt) return;
+        s->tf = nt;
+        s->tf_cap = nc;
+    }
+    f = &s->tf[s->ntf];
+    memset(f, 0, sizeof(*f));
+    f->fd = f->wd = -1;
+    if (!(f->path = sl_strdup(path))) return;
+    if (file_open(s, f, s->first_scan) < 0) {
+        sl_free(f->path);
+        return;
+    }
+    f->seen = 1;
+    s->ntf++;
+}
+
+#define TAIL_MAX_WALK 10000 /* files examined per "**" pattern per scan */
+
+/* "**" patterns (Telegraf's globpath): every regular file under the
+ * directory before the first "**" whose path matches the pattern, where
+ * "**" spans any number of directories. Implemented with fnmatch without
+ * FNM_PATHNAME, so in such a pattern a single "*" may span "/" too. */
+static void walk(struct tail_input *s, const char *pattern, const char *dir, int depth,
+                 size_t *budget)
+{
+    if (depth > 32 || *budget == 0) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) && *budget > 0) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        const char *sep = dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/";
+        if (snprintf(path, sizeof(path), "%s%s%s", dir, sep, e->d_name) >= (int)sizeof(path))
+            continue;
+        struct stat st;
+        if (lstat(path, &st) < 0) continue;
+        (*budget)--;
+        if (S_ISDIR(st.st_mode))
+            walk(s, pattern, path, depth + 1, budget);
+        else if (S_ISREG(st.st_mode) && fnmatch(pattern, path, 0) == 0)
+            consider(s, path);
+    }
+    closedir(d);
+}
+
 static void scan(struct tail_input *s)
 {
     for (size_t i = 0; i < s->ntf; i++)
         s->tf[i].seen = 0;
     for (size_t g = 0; g < s->files.n; g++) {
+        const char *pat = s->files.v[g];
+        const char *dstar = strstr(pat, "**");
+        if (dstar) {
+            char base[4096];
+            const char *slash = dstar;
+            while (slash > pat && slash[-1] != '/')
+                slash--;
+            size_t bl = slash > pat ? (size_t)(slash - pat - 1) : 0;
+            if (bl >= sizeof(base)) continue;
+            memcpy(base, pat, bl);
+            base[bl] = 0;
+            if (!bl) snprintf(base, sizeof(base), "%s", *pat == '/' ? "/" : ".");
+            size_t budget = TAIL_MAX_WALK;
+            walk(s, pat, base, 0, &budget);
+            continue;
+        }
         glob_t gl;
         memset(&gl, 0, sizeof(gl));
-        if (glob(s->files.v[g], GLOB_BRACE, NULL, &gl) == 0) {
-            for (size_t k = 0; k < gl.gl_pathc; k++) {
-                struct tail_file *f = find_file(s, gl.gl_pathv[k]);
-                if (f) {
-                    f->seen = 1;
-                    continue;
-                }
-                if (s->ntf == s->tf_cap) {
-                    size_t nc = s->tf_cap ? s->tf_cap * 2 : 8;
-                    struct tail_file *nt = sl_realloc(s->tf, nc * sizeof(*nt));
-                    if (!nt) break;
-                    s->tf = nt;
-                    s->tf_cap = nc;
-                }
-                f = &s->tf[s->ntf];
-                memset(f, 0, sizeof(*f));
-                f->fd = f->wd = -1;
-                if (!(f->path = sl_strdup(gl.gl_pathv[k]))) break;
-                if (file_open(s, f, s->first_scan) < 0) {
-                    sl_free(f->path);
-                    continue;
-                }
-                f->seen = 1;
-                s->ntf++;
-            }
-        }
+        if (glob(pat, GLOB_BRACE, NULL, &gl) == 0)
+            for (size_t k = 0; k < gl.gl_pathc; k++)
+                consider(s, gl.gl_pathv[k]);
         globfree(&gl);
     }
     s->first_scan = 0;
