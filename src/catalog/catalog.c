@@ -199,6 +199,33 @@ int catalog_table_files_update(struct catalog *c, struct cat_table *t, const str
     return rc;
 }
 
+int catalog_table_files_add(struct catalog *c, struct cat_table *t, const struct cat_file *f,
+                            size_t n)
+{
+    size_t old_n = t->nfiles;
+    uint32_t old_seq = t->next_seq;
+    struct cat_file *old = sl_malloc((old_n ? old_n : 1) * sizeof(*old));
+    if (!old) return SL_ENOMEM;
+    if (old_n) memcpy(old, t->files, old_n * sizeof(*old));
+    int rc = 0;
+    size_t added = 0;
+    for (; added < n && rc == 0; added++) rc = files_insert(t, &f[added]);
+    if (rc == 0) rc = catalog_persist(c);
+    if (rc < 0) {
+        /* drop the copies made by files_insert (paths not in the old list) */
+        for (size_t i = 0; i < t->nfiles; i++) {
+            int was_old = 0;
+            for (size_t k = 0; k < old_n && !was_old; k++) was_old = t->files[i].path == old[k].path;
+            if (!was_old) sl_free(t->files[i].path);
+        }
+        if (old_n) memcpy(t->files, old, old_n * sizeof(*old));
+        t->nfiles = old_n;
+        t->next_seq = old_seq;
+    }
+    sl_free(old);
+    return rc;
+}
+
 /* ---- objects ---- */
 
 static void table_free(struct cat_table *t)

@@ -118,6 +118,9 @@ int catalog_persist(struct catalog *c);
  * (compaction), then persists; all or nothing. Caller holds the write lock. */
 int catalog_table_files_update(struct catalog *c, struct cat_table *t, const struct cat_file *f,
                                const uint32_t *drop, size_t ndrop);
+/* Registers n files (copied) in one catalog update; all or nothing. */
+int catalog_table_files_add(struct catalog *c, struct cat_table *t, const struct cat_file *f,
+                            size_t n);
 
 /* Validates a database or table name: 1..CAT_MAX_NAME bytes, no control
  * characters. (Storage escapes names for use as directory names; a v1

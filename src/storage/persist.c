@@ -270,14 +270,16 @@ out:
 
 /* ---- persistence of one sealed partition ---- */
 
-/* Merges one buffer partition into a chunk: reuse the scan machinery by
- * scanning only this partition with a filter on source. Simplest: snapshot
- * and convert here. */
+/* Writes one sealed partition as a durable Parquet file (snapshot: sorted,
+ * deduplicated, tags expanded from the series). On success *f describes the
+ * file (f->path owned by the caller) with *written = 1, or *written = 0 when
+ * the partition had no rows; registering it in the catalog is the caller's
+ * step, done for a batch of partitions at once. */
 static int persist_part(struct engine *e, struct cat_db *db, struct cat_table *t,
-                        struct buf_table *bt, struct buf_part *p)
+                        struct buf_table *bt, struct buf_part *p, struct cat_file *fout,
+                        int *written)
 {
-    char rel_err[64];
-    (void)rel_err;
+    *written = 0;
     struct sl_buf rel;
     sl_buf_init(&rel, 0);
     catalog_rdlock(e->catalog);
@@ -357,8 +359,8 @@ static int persist_part(struct engine *e, struct cat_db *db, struct cat_table *t
     }
     if (w.written) {
         struct stat st;
-        struct cat_file f = {
-            .path = rel.ptr,
+        *fout = (struct cat_file){
+            .path = sl_buf_detach(&rel, NULL),
             .part_start = p->start,
             .min_time = w.min_time,
             .max_time = w.max_time,
@@ -367,22 +369,45 @@ static int persist_part(struct engine *e, struct cat_db *db, struct cat_table *t
             .max_lsn = max_lsn,
             .seq = seq,
         };
-        catalog_wrlock(e->catalog);
-        rc = t->deleted || db->deleted ? SL_ENOENT
-                                       : catalog_table_files_update(e->catalog, t, &f, NULL, 0);
-        catalog_unlock(e->catalog);
-        if (rc < 0) {
-            unlink(abs);
-            sl_buf_release(&rel);
-            return rc == SL_ENOENT ? 0 : rc;
-        }
-        sl_debug("persist", "wrote %s (%llu rows)", rel.ptr, (unsigned long long)w.rows);
+        *written = 1;
     }
-    pthread_mutex_lock(&bt->lock);
-    buffer_sealed_drop_locked(&e->buffer, bt, p);
-    pthread_mutex_unlock(&bt->lock);
     sl_buf_release(&rel);
     return 0;
+}
+
+/* Registers the files written for parts[0..n) in one catalog update, then
+ * frees the sealed partitions whose rows are now in files. On failure the
+ * files are deleted and the partitions stay sealed (retried next time). */
+static int persist_register(struct engine *e, struct cat_db *db, struct cat_table *t,
+                            struct buf_table *bt, struct buf_part **parts, struct cat_file *files,
+                            int *written, size_t n)
+{
+    struct cat_file *reg = sl_malloc((n ? n : 1) * sizeof(*reg));
+    if (!reg) return SL_ENOMEM;
+    size_t nreg = 0;
+    for (size_t i = 0; i < n; i++)
+        if (written[i] == 1) reg[nreg++] = files[i];
+    int rc = 0;
+    if (nreg) {
+        catalog_wrlock(e->catalog);
+        rc = t->deleted || db->deleted ? SL_ENOENT
+                                       : catalog_table_files_add(e->catalog, t, reg, nreg);
+        catalog_unlock(e->catalog);
+    }
+    if (rc < 0) {
+        for (size_t i = 0; i < nreg; i++) {
+            char abs[4200];
+            snprintf(abs, sizeof(abs), "%s/%s", e->data_dir, reg[i].path);
+            unlink(abs);
+        }
+    }
+    pthread_mutex_lock(&bt->lock);
+    for (size_t i = 0; i < n; i++)
+        if (written[i] >= 0 && (rc == 0 || rc == SL_ENOENT))
+            buffer_sealed_drop_locked(&e->buffer, bt, parts[i]);
+    pthread_mutex_unlock(&bt->lock);
+    sl_free(reg);
+    return rc == SL_ENOENT ? 0 : rc;
 }
 
 /* Persists the partitions of one table that the policy picks (all when
@@ -417,10 +442,19 @@ static int persist_table(struct engine *e, struct cat_db *db, struct cat_table *
             }
         }
         pthread_mutex_unlock(&bt->lock);
+        struct cat_file files[PERSIST_BATCH];
+        int written[PERSIST_BATCH];
         for (size_t i = 0; i < n; i++) {
-            int r = persist_part(e, db, t, bt, todo[i]);
-            if (r < 0 && rc == 0) rc = r;
+            int r = persist_part(e, db, t, bt, todo[i], &files[i], &written[i]);
+            if (r < 0) {
+                written[i] = -1; /* stays sealed, retried */
+                if (rc == 0) rc = r;
+            }
         }
+        int r = persist_register(e, db, t, bt, todo, files, written, n);
+        if (r < 0 && rc == 0) rc = r;
+        for (size_t i = 0; i < n; i++)
+            if (written[i] == 1) sl_free(files[i].path);
         if (n < PERSIST_BATCH || rc < 0) break;
     }
     return rc;
