@@ -17,7 +17,10 @@
  * whole partitions, files and Parquet row groups (by the time column's
  * min/max statistics); tag filters (tag = one of a set of values) skip row
  * groups whose tag statistics exclude every value and drop rows before the
- * merge; a column mask skips decoding the field columns nobody reads (tag
+ * merge (in a file, rows outside the time range or failing a tag filter are
+ * dropped right after decoding the time and filtered tag columns, and only
+ * the rows kept are copied and given series keys); a column mask skips
+ * decoding the field columns nobody reads (tag
  * columns are always read: they make the series key that deduplication
  * needs). The iterator hands out one merged chunk per partition, so a
  * consumer that stops early (LIMIT) never loads the later partitions.
