@@ -13,10 +13,8 @@
  * Return codes
  * ------------
  * Every function that can fail returns int: 0 on success, a negative SL_E*
- * code on failure. sl_strerror() describes a code. The enum below is the same
- * as sluice's internal one (src/common/err.h) and shares its include guard,
- * so a translation unit may include both in either order; the two copies
- * must stay identical.
+ * code on failure (sluice/errors.h, shared with sluice's own code).
+ * sl_strerror() describes a code.
  *
  * Memory
  * ------
@@ -33,25 +31,7 @@
 extern "C" {
 #endif
 
-#ifndef SL_COMMON_ERR_H
-#define SL_COMMON_ERR_H
-enum sl_err {
-    SL_OK = 0,
-    SL_ENOMEM = -1,     /* allocation failed or a hard size cap was hit */
-    SL_EINVAL = -2,     /* bad argument or malformed input */
-    SL_EIO = -3,        /* read/write/fsync failed */
-    SL_ENOENT = -4,     /* no such file, database, table, token... */
-    SL_EEXIST = -5,     /* already exists */
-    SL_ERANGE = -6,     /* value out of range */
-    SL_ETOOBIG = -7,    /* input larger than its limit */
-    SL_ECORRUPT = -8,   /* on-disk data fails a check */
-    SL_EBUSY = -9,      /* resource temporarily exhausted; retry later */
-    SL_EPERM = -10,     /* not allowed */
-    SL_EAGAIN = -11,    /* try again */
-    SL_ECONFLICT = -12, /* schema/type conflict */
-    SL_ESTATE = -13,    /* object is in a (sticky) error state */
-};
-#endif
+#include "sluice/errors.h"
 
 /* Returns a static, lower-case description of rc (never NULL). */
 const char *sl_strerror(int rc);
