@@ -214,7 +214,7 @@ def test_tail_doublestar():
     path = os.path.join(d, "agent.conf")
     with open(path, "w") as f:
         f.write(conf)
-    p = subprocess.run([sluice_bin(), "agent", "--config", path, "--test", "--test-wait", "1.5"],
+    p = subprocess.run([sluice_bin(), "agent", "--config", path, "--test", "--test-wait", "5"],
                        capture_output=True, text=True, timeout=30)
     names = sorted(m[0] for m in parse_test_output(p.stdout))
     check_eq(names, ["dx", "dy"], "** matches files in every subdirectory, not *.txt")
