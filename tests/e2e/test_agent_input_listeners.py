@@ -172,7 +172,7 @@ def test_listeners():
         slow.sendall(b"POST /write?db=x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nslow f=1i")
         t0 = time.time()
         st, _, _ = req(ag.p4, "POST", "/write?db=mydb", "fast f=1i\n")
-        check(st == 204 and time.time() - t0 < 2, "a stalled upload does not block other writers")
+        check(st == 204 and time.time() - t0 < 5, "a stalled upload does not block other writers")
         slow.close()
         # --- influxdb_listener (v1)
         st, _, h = req(ag.p4, "GET", "/ping")
