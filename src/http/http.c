@@ -46,14 +46,18 @@ struct http_server {
     int stop, watchdog_running;
 };
 
-static void conn_request_started(struct http_server *s, struct MHD_Connection *c)
+/* The request's head is in (started = 1): its body timer starts. Or its body
+ * is in too (started = 0): no timer runs while the handler works, since a
+ * query may legitimately take longer than a body may take to arrive. */
+static void conn_request_phase(struct http_server *s, struct MHD_Connection *c, int started)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (!ci || !ci->socket_context) return;
     struct conn_track *t = ci->socket_context;
     pthread_mutex_lock(&s->mu);
-    t->req_start = sl_mono_ns();
+    t->req_start = started ? sl_mono_ns() : 0;
+    t->phase_start = 0;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -80,8 +84,10 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
         struct conn_track *t = *socket_context;
         pthread_mutex_lock(&s->mu);
-        if (t->prev) t->prev->next = t->next;
-        else s->conns = t->next;
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            s->conns = t->next;
         if (t->next) t->next->prev = t->prev;
         pthread_mutex_unlock(&s->mu);
         sl_free(t);
@@ -369,7 +375,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         else if (clen && sl_buf_reserve(&r->body, (size_t)clen) < 0)
             r->too_large = 1;
         *con_cls = r;
-        conn_request_started(s, conn);
+        conn_request_phase(s, conn, 1);
         if (r->too_large) {
             /* Answer before reading the body: clients that send Expect:
              * 100-continue never upload it. */
@@ -393,6 +399,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (r->early_answered) return MHD_YES;
+    conn_request_phase(s, conn, 0);
     if (r->too_large)
         return quick_error(s, r, 413, "request entity too large: body exceeds the limit");
     if (r->bad_encoding)
