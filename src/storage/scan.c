@@ -27,16 +27,7 @@
 #include "common/timeutil.h"
 #include "parquet/parquet.h"
 #include "storage/engine.h"
-
-struct source {
-    size_t nrows;
-    const char **keys;
-    int64_t *time;
-    struct buf_col *cols;       /* ncols (catalog) entries */
-    struct buf_snapshot snap;   /* buffer sources */
-    struct pq_column_buf *bufs; /* file sources: decoded chunks to free */
-    size_t nbufs;
-};
+#include "storage/scan_int.h"
 
 static void source_release(struct source *s, size_t ncols)
 {
@@ -64,20 +55,10 @@ static void source_release(struct source *s, size_t ncols)
     memset(s, 0, sizeof(*s));
 }
 
-static size_t ctype_size(enum lp_type t)
-{
-    switch (t) {
-    case LP_BOOLEAN: return 1;
-    case LP_STRING: return sizeof(struct buf_str);
-    default: return 8;
-    }
-}
-
-/* Loads a buffer partition as a source (t->lock held by the caller). */
 /* Whether column c must be read. Tags are all read when series keys are
  * needed (all_tags: for deduplication across sources, or for the caller);
  * otherwise only the projected ones and those a filter tests. */
-static int col_needed(const struct scan_opts *o, const struct cat_table *t, size_t c, int all_tags)
+int scan_col_needed(const struct scan_opts *o, const struct cat_table *t, size_t c, int all_tags)
 {
     if (c == 0) return 1;
     if (t->cols[c].kind == CAT_COL_TAG) {
@@ -101,7 +82,7 @@ static int load_buffer(struct buf_table *bt, const struct buf_part *p, const str
     s->keys = sl_malloc((s->nrows ? s->nrows : 1) * sizeof(*s->keys));
     if (!s->cols || !s->keys) return SL_ENOMEM;
     for (size_t c = 0; c < ncols && c < s->snap.ncols; c++)
-        if (col_needed(o, t, c, 1)) s->cols[c] = s->snap.cols[c];
+        if (scan_col_needed(o, t, c, 1)) s->cols[c] = s->snap.cols[c];
     /* keys and tag values point into the series dictionary: series are never
      * freed while the catalog read lock keeps the table alive */
     for (size_t r = 0; r < s->nrows; r++) {
@@ -124,48 +105,6 @@ static int load_buffer(struct buf_table *bt, const struct buf_part *p, const str
         }
     }
     return 0;
-}
-
-static int type_matches(enum pq_ctype pt, const struct cat_column *c)
-{
-    if (c->kind == CAT_COL_TAG) return pt == PQ_STRING;
-    switch (c->type) {
-    case LP_FLOAT: return pt == PQ_DOUBLE;
-    case LP_INTEGER: return pt == PQ_INT64;
-    case LP_UNSIGNED: return pt == PQ_UINT64;
-    case LP_BOOLEAN: return pt == PQ_BOOL;
-    case LP_STRING: return pt == PQ_STRING;
-    }
-    return 0;
-}
-
-/* Loads a Parquet file as a source. */
-/* Byte-wise comparison, as Parquet orders BYTE_ARRAY statistics. */
-static int str_cmp(const char *a, size_t al, const char *b, size_t bl)
-{
-    int c = memcmp(a, b, al < bl ? al : bl);
-    if (c) return c;
-    return al < bl ? -1 : al > bl;
-}
-
-/* Whether row group rg may hold rows the options want. */
-static int rg_wanted(struct pq_reader *r, size_t rg, const long *map, const struct scan_opts *o)
-{
-    struct pq_stats st;
-    if (pq_reader_stats(r, rg, (size_t)map[0], &st) == 0 && st.has_minmax &&
-        (st.max.i < o->min_time || st.min.i > o->max_time))
-        return 0;
-    for (size_t k = 0; k < o->ntags; k++) {
-        const struct scan_tag_filter *tf = &o->tags[k];
-        if (map[tf->col] < 0) return 0; /* tag absent: every row has NULL there */
-        if (pq_reader_stats(r, rg, (size_t)map[tf->col], &st) < 0 || !st.has_minmax) continue;
-        int any = 0;
-        for (size_t v = 0; v < tf->nvals && !any; v++)
-            any = str_cmp(tf->vals[v].ptr, tf->vals[v].len, st.min.s.ptr, st.min.s.len) >= 0 &&
-                  str_cmp(tf->vals[v].ptr, tf->vals[v].len, st.max.s.ptr, st.max.s.len) <= 0;
-        if (!any) return 0;
-    }
-    return 1;
 }
 
 /* Builds the series keys of a file source from its tag columns, in the
@@ -212,267 +151,6 @@ static int source_build_keys(const struct cat_table *t, struct source *s, struct
     }
     sl_buf_release(&kb);
     sl_free(tags);
-    return rc;
-}
-
-static int row_matches(const struct source *s, uint32_t r, const struct scan_opts *o);
-
-/* Whether row i of the decoded filter columns fb[] (one per o->tags entry)
- * passes every tag filter. */
-static int rg_row_matches(const struct pq_column_buf *fb, size_t i, const struct scan_opts *o)
-{
-    for (size_t k = 0; k < o->ntags; k++) {
-        const struct scan_tag_filter *tf = &o->tags[k];
-        if (fb[k].valid && !fb[k].valid[i]) return 0;
-        const struct pq_str *ps = &((const struct pq_str *)fb[k].values)[i];
-        int any = 0;
-        for (size_t v = 0; v < tf->nvals && !any; v++)
-            any = tf->vals[v].len == ps->len && memcmp(tf->vals[v].ptr, ps->ptr, ps->len) == 0;
-        if (!any) return 0;
-    }
-    return 1;
-}
-
-/* Copies rows sel[0..m) of the decoded chunk b into column col at rows
- * base.. (strings point into b, which the caller then keeps). */
-static void copy_selected(struct buf_col *col, const struct pq_column_buf *b, const uint32_t *sel,
-                          size_t m, size_t base)
-{
-    for (size_t j = 0; j < m; j++) {
-        size_t i = sel[j];
-        col->valid[base + j] = !b->valid || b->valid[i];
-        if (!col->valid[base + j]) continue;
-        switch (col->type) {
-        case LP_FLOAT: col->v.f[base + j] = ((const double *)b->values)[i]; break;
-        case LP_INTEGER: col->v.i[base + j] = ((const int64_t *)b->values)[i]; break;
-        case LP_UNSIGNED: col->v.u[base + j] = ((const uint64_t *)b->values)[i]; break;
-        case LP_BOOLEAN: col->v.b[base + j] = ((const uint8_t *)b->values)[i]; break;
-        case LP_STRING: {
-            const struct pq_str *ps = &((const struct pq_str *)b->values)[i];
-            col->v.s[base + j].ptr = (char *)ps->ptr;
-            col->v.s[base + j].len = ps->len;
-            break;
-        }
-        }
-    }
-}
-
-/* Keeps a decoded string chunk alive with the source (its values point into
- * it); releases any other chunk. Clears *b either way. */
-static int keep_or_release(struct source *s, const struct buf_col *col, struct pq_column_buf *b)
-{
-    if (col->type != LP_STRING) {
-        pq_column_buf_release(b);
-        return 0;
-    }
-    struct pq_column_buf *nb = sl_realloc(s->bufs, (s->nbufs + 1) * sizeof(*nb));
-    if (!nb) {
-        pq_column_buf_release(b);
-        return SL_ENOMEM;
-    }
-    s->bufs = nb;
-    s->bufs[s->nbufs++] = *b;
-    *b = (struct pq_column_buf)PQ_COLUMN_BUF_INIT;
-    return 0;
-}
-
-/* The wanted rows of one row group: the pass that selects them keeps the
- * decoded time and filter columns for the pass that copies. */
-struct rg_sel {
-    size_t rg, n, m;
-    uint32_t *sel; /* m row indexes within the row group */
-    struct pq_column_buf tb;
-    struct pq_column_buf *fb; /* one per o->tags entry */
-};
-
-static void rg_sel_release(struct rg_sel *g, size_t nf)
-{
-    pq_column_buf_release(&g->tb);
-    for (size_t k = 0; g->fb && k < nf; k++)
-        pq_column_buf_release(&g->fb[k]);
-    sl_free(g->fb);
-    sl_free(g->sel);
-    memset(g, 0, sizeof(*g));
-}
-
-/* Selects the rows of row group g->rg (g->n rows) inside the time range that
- * pass the tag filters: the filtered tag columns are decoded first and the
- * time column only if some row passes. Sets g->m (0: nothing wanted) and
- * *tag_pruned (no row passes the tag filters). */
-static int rg_select(struct pq_reader *r, const long *map, const struct scan_opts *o,
-                     struct rg_sel *g, int *tag_pruned)
-{
-    size_t n = g->n, nf = o->ntags, m = 0, tag_ok = 0;
-    g->tb = (struct pq_column_buf)PQ_COLUMN_BUF_INIT;
-    g->fb = sl_calloc(nf + 1, sizeof(*g->fb));
-    g->sel = sl_malloc((n ? n : 1) * sizeof(*g->sel));
-    g->m = 0;
-    *tag_pruned = 0;
-    if (!g->fb || !g->sel) return SL_ENOMEM;
-    for (size_t k = 0; k < nf; k++)
-        g->fb[k] = (struct pq_column_buf)PQ_COLUMN_BUF_INIT;
-    int rc;
-    for (size_t k = 0; k < nf; k++) {
-        if ((rc = pq_reader_read_column(r, g->rg, (size_t)map[o->tags[k].col], &g->fb[k])) < 0)
-            return rc;
-        if (g->fb[k].nrows != n || g->fb[k].type != PQ_STRING || (n && !g->fb[k].values))
-            return SL_ECORRUPT;
-    }
-    if (nf) {
-        for (size_t i = 0; i < n; i++)
-            if (rg_row_matches(g->fb, i, o)) g->sel[tag_ok++] = (uint32_t)i;
-        if (!tag_ok) {
-            *tag_pruned = 1;
-            return 0;
-        }
-    }
-    if ((rc = pq_reader_read_column(r, g->rg, (size_t)map[0], &g->tb)) < 0) return rc;
-    if (g->tb.nrows != n || (n && !g->tb.values)) return SL_ECORRUPT;
-    const int64_t *tv = g->tb.values;
-    if (nf) {
-        for (size_t j = 0; j < tag_ok; j++)
-            if (tv[g->sel[j]] >= o->min_time && tv[g->sel[j]] <= o->max_time)
-                g->sel[m++] = g->sel[j];
-    } else {
-        for (size_t i = 0; i < n; i++)
-            if (tv[i] >= o->min_time && tv[i] <= o->max_time) g->sel[m++] = (uint32_t)i;
-    }
-    g->m = m;
-    return 0;
-}
-
-/* Copies the selected rows of g into s at rows base.., decoding the columns
- * not decoded by rg_select. */
-static int rg_copy(struct pq_reader *r, const long *map, const struct cat_table *t,
-                   const struct scan_opts *o, struct rg_sel *g, struct source *s, size_t base)
-{
-    int rc = 0;
-    const int64_t *tv = g->tb.values;
-    for (size_t j = 0; j < g->m; j++)
-        s->time[base + j] = tv[g->sel[j]];
-    for (size_t c = 1; c < t->ncols && rc == 0; c++) {
-        if (map[c] < 0) continue;
-        struct buf_col *col = &s->cols[c];
-        struct pq_column_buf b = PQ_COLUMN_BUF_INIT, *src = &b;
-        for (size_t k = 0; k < o->ntags && src == &b; k++)
-            if (o->tags[k].col == c && g->fb[k].values) src = &g->fb[k];
-        if (src == &b) {
-            if ((rc = pq_reader_read_column(r, g->rg, (size_t)map[c], &b)) < 0) break;
-            if (b.nrows != g->n || (g->n && !b.values)) {
-                pq_column_buf_release(&b);
-                rc = SL_ECORRUPT;
-                break;
-            }
-        }
-        copy_selected(col, src, g->sel, g->m, base);
-        rc = keep_or_release(s, col, src);
-    }
-    return rc;
-}
-
-/* Loads the wanted rows of a Parquet file as a source: row groups are pruned
- * by statistics, then rows by the time range and tag filters (rg_select),
- * and only the rows kept are copied (rg_copy), so the later steps (series
- * keys, merge) see only wanted rows. */
-static int load_file(struct engine *e, struct cat_table *t, const struct cat_file *f,
-                     const struct scan_opts *o, int all_tags, struct source *s,
-                     struct scan_stats *stats)
-{
-    char path[4096], err[256] = "";
-    snprintf(path, sizeof(path), "%s/%s", e->data_dir, f->path);
-    struct pq_reader *r;
-    int rc = pq_reader_open(path, &r, err, sizeof(err));
-    if (rc < 0) {
-        sl_error("scan", "cannot read %s: %s", path, err);
-        return rc;
-    }
-    size_t ncols = t->ncols, nf = o->ntags;
-    size_t total = (size_t)pq_reader_num_rows(r), nrg = pq_reader_num_row_groups(r);
-    long *map = sl_malloc((ncols ? ncols : 1) * sizeof(*map)); /* catalog col -> file col */
-    struct rg_sel *gs = sl_calloc(nrg ? nrg : 1, sizeof(*gs));
-    size_t ng = 0, kept = 0, seen = 0;
-    s->cols = sl_calloc(ncols ? ncols : 1, sizeof(*s->cols));
-    if (!map || !gs || !s->cols) {
-        rc = SL_ENOMEM;
-        goto out;
-    }
-    for (size_t c = 0; c < ncols; c++) {
-        map[c] = col_needed(o, t, c, all_tags) ? pq_reader_find_column(r, t->cols[c].name) : -1;
-        if (map[c] < 0) continue;
-        const struct pq_column_info *ci = pq_reader_column(r, (size_t)map[c]);
-        if (c == 0 ? ci->type != PQ_TIME_NS : !type_matches(ci->type, &t->cols[c])) {
-            sl_error("scan", "%s: column \"%s\" has type %s, the catalog says otherwise", path,
-                     t->cols[c].name, pq_ctype_name(ci->type));
-            rc = SL_ECORRUPT;
-            goto out;
-        }
-    }
-    if (map[0] < 0) {
-        sl_error("scan", "%s: no time column", path);
-        rc = SL_ECORRUPT;
-        goto out;
-    }
-    /* pass 1: which rows of which row groups */
-    for (size_t rg = 0; rg < nrg; rg++) {
-        size_t n = (size_t)pq_reader_row_group_rows(r, rg);
-        if (seen + n > total || n > UINT32_MAX) {
-            rc = SL_ECORRUPT;
-            goto out;
-        }
-        seen += n;
-        stats->row_groups++;
-        if (!rg_wanted(r, rg, map, o)) {
-            stats->row_groups_pruned++;
-            continue;
-        }
-        int tag_pruned = 0;
-        struct rg_sel *g = &gs[ng];
-        g->rg = rg;
-        g->n = n;
-        if ((rc = rg_select(r, map, o, g, &tag_pruned)) < 0) goto rg_fail;
-        if (tag_pruned) stats->row_groups_pruned++;
-        if (g->m) {
-            kept += g->m;
-            ng++;
-        } else {
-            rg_sel_release(g, nf);
-        }
-    }
-    /* pass 2: columns sized to the rows kept */
-    s->time = sl_malloc((kept ? kept : 1) * sizeof(*s->time));
-    if (!s->time) {
-        rc = SL_ENOMEM;
-        goto out;
-    }
-    for (size_t c = 1; c < ncols; c++) {
-        if (map[c] < 0) continue;
-        struct buf_col *col = &s->cols[c];
-        col->present = 1;
-        col->type = t->cols[c].kind == CAT_COL_TAG ? LP_STRING : t->cols[c].type;
-        col->v.f = sl_malloc((kept ? kept : 1) * ctype_size(col->type));
-        col->valid = sl_malloc(kept ? kept : 1);
-        if (!col->v.f || !col->valid) {
-            rc = SL_ENOMEM;
-            goto out;
-        }
-    }
-    size_t base = 0;
-    for (size_t i = 0; i < ng; i++) {
-        if ((rc = rg_copy(r, map, t, o, &gs[i], s, base)) < 0) goto rg_fail;
-        base += gs[i].m;
-        rg_sel_release(&gs[i], nf);
-    }
-    s->nrows = base;
-    stats->rows_loaded += base; /* only rows in range that pass the tag filters */
-    goto out;
-rg_fail:
-    sl_error("scan", "%s: %s", path, rc == SL_ENOMEM ? "out of memory" : pq_reader_errmsg(r));
-out:
-    for (size_t i = 0; gs && i <= ng && i < nrg; i++)
-        rg_sel_release(&gs[i], nf);
-    sl_free(gs);
-    sl_free(map);
-    pq_reader_close(r);
     return rc;
 }
 
@@ -564,7 +242,7 @@ static int merge_sources(struct cat_table *t, int64_t part_start, struct source 
         if (!present || c == 0) continue;
         ch->cols[c].present = 1;
         ch->cols[c].type = type;
-        ch->cols[c].v.f = sl_malloc((nout ? nout : 1) * ctype_size(type));
+        ch->cols[c].v.f = sl_malloc((nout ? nout : 1) * scan_ctype_size(type));
         ch->cols[c].valid = sl_calloc(nout ? nout : 1, 1);
         if (!ch->cols[c].v.f || !ch->cols[c].valid) goto out;
     }
@@ -630,7 +308,7 @@ static int single_source(struct cat_table *t, int64_t part_start, const struct s
         const struct buf_col *sc = &src->cols[c];
         if (!sc->present) continue;
         struct buf_col *dc = &ch->cols[c];
-        size_t es = ctype_size(sc->type);
+        size_t es = scan_ctype_size(sc->type);
         dc->present = 1;
         dc->type = sc->type;
         dc->v.f = sl_malloc((m ? m : 1) * es);
@@ -716,7 +394,7 @@ retry:
         if (t->files[i].part_start != ps) continue;
         if (t->files[i].max_time < o->min_time || t->files[i].min_time > o->max_time) continue;
         it->stats.files++;
-        rc = load_file(it->e, t, &t->files[i], o, all_tags, &it->src[it->nsrc++], &it->stats);
+        rc = scan_load_file(it->e, t, &t->files[i], o, all_tags, &it->src[it->nsrc++], &it->stats);
     }
     if (rc == 0 && bt) {
         pthread_mutex_lock(&bt->lock);
