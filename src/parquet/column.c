@@ -9,6 +9,10 @@
  * Strings point into decompressed page buffers that the column buffer keeps
  * (its blobs); a dictionary-encoded string column therefore costs one copy
  * of the dictionary, not one per row.
+ *
+ * Page mode (struct pq_pdec) decodes single pages for the reader's selective
+ * calls with the same checks: one dictionary per chunk, data pages decoded
+ * to page-local arrays, and string filters matched on dictionary indices.
  */
 #include "parquet/pq_int.h"
 
@@ -39,6 +43,14 @@ struct dec {
     size_t tstr_cap;
     uint8_t *page;
     size_t page_cap;
+    int refs; /* the last data page's strings point into page */
+    /* page mode (struct pq_pdec) */
+    uint8_t *dmatch; /* per dictionary entry: equals a wanted value */
+    size_t *pos;     /* row of each present value of a page */
+    size_t pos_cap;
+    void *pvals;
+    uint8_t *pvalid;
+    size_t pv_cap;
 };
 
 static int derr(struct dec *d, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -215,16 +227,21 @@ static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, s
     return derr(d, SL_EINVAL, "unsupported encoding %d", enc);
 }
 
-static int read_data_page(struct dec *d, const struct pm_page_header *h, size_t len)
+/* Decodes the data page in d->page (len bytes, rows rows; in chunk mode at
+ * most the rows left) into dst_values / dst_valid (row-aligned). Sets
+ * d->refs when strings point into d->page (PLAIN), which must then be kept. */
+static int read_data_page(struct dec *d, const struct pm_page_header *h, size_t len,
+                          size_t rows_left, void *dst_values, uint8_t *dst_valid, size_t *nulls)
 {
     int rc;
-    if (h->num_values < 0 || (size_t)h->num_values > d->x->nrows - d->done)
+    if (h->num_values < 0 || (size_t)h->num_values > rows_left)
         return derr(d, SL_ECORRUPT, "page holds more rows than its row group");
     size_t n = (size_t)h->num_values;
     if ((rc = scratch(d, n)) < 0) return rc;
     const uint8_t *p = d->page;
     size_t k = n;
-    uint8_t *valid = d->out->valid ? d->out->valid + d->done : NULL;
+    uint8_t *valid = dst_valid;
+    d->refs = 0;
     if (d->x->nullable) {
         if (h->def_encoding != PQ_ENC_RLE)
             return derr(d, SL_EINVAL, "definition level encoding %d", (int)h->def_encoding);
@@ -246,7 +263,7 @@ static int read_data_page(struct dec *d, const struct pm_page_header *h, size_t 
     /* Scatter the k present values to their rows. */
     size_t j = 0;
     if (d->x->type == PQ_STRING) {
-        struct pq_str *dst = (struct pq_str *)d->out->values + d->done;
+        struct pq_str *dst = dst_values;
         for (size_t i = 0; i < n; i++) {
             if (valid && !valid[i]) {
                 dst[i].ptr = "";
@@ -256,18 +273,70 @@ static int read_data_page(struct dec *d, const struct pm_page_header *h, size_t 
             }
         }
     } else if (d->x->type == PQ_BOOL) {
-        uint8_t *dst = (uint8_t *)d->out->values + d->done;
+        uint8_t *dst = dst_values;
         for (size_t i = 0; i < n; i++)
             dst[i] = (valid && !valid[i]) ? 0 : (uint8_t)d->tmp[j++];
     } else {
-        uint64_t *dst = (uint64_t *)d->out->values + d->done;
+        uint64_t *dst = dst_values;
         for (size_t i = 0; i < n; i++)
             dst[i] = (valid && !valid[i]) ? 0 : d->tmp[j++];
     }
-    d->out->null_count += n - k;
-    d->done += n;
-    if (keep) return keep_page(d);
+    *nulls += n - k;
+    d->refs = keep;
     return 0;
+}
+
+/* Reads the page header at [*p, end), checks its sizes, and decompresses its
+ * body into d->page (charged to the memory limit). *skip is set for index
+ * pages (nothing decoded). */
+static int load_page(struct dec *d, const uint8_t **pp, const uint8_t *end,
+                     struct pm_page_header *h, int *skip)
+{
+    int rc;
+    const uint8_t *start = *pp;
+    *skip = 0;
+    if (pm_page_header_decode(pp, end, h) < 0)
+        return derr(d, SL_ECORRUPT, "malformed page header at chunk byte %zu",
+                    (size_t)(*pp - start));
+    if (h->compressed_size < 0 || (size_t)h->compressed_size > (size_t)(end - *pp) ||
+        h->uncompressed_size < 0 || (size_t)h->uncompressed_size > PQ_MAX_PAGE_BYTES)
+        return derr(d, SL_ECORRUPT, "page sizes out of range");
+    const uint8_t *cp = *pp;
+    *pp += h->compressed_size;
+    if (h->type == PAGE_INDEX) {
+        *skip = 1;
+        return 0;
+    }
+    if (h->type == PAGE_DATA_V2) return derr(d, SL_EINVAL, "data page v2 is not supported");
+    if ((h->type == PAGE_DATA && !h->has_data) || (h->type == PAGE_DICTIONARY && !h->has_dict) ||
+        (h->type != PAGE_DATA && h->type != PAGE_DICTIONARY))
+        return derr(d, SL_ECORRUPT, "page type %d without its header", (int)h->type);
+    size_t ulen = (size_t)h->uncompressed_size;
+    if ((rc = charge(d, ulen)) < 0) return rc;
+    if (!d->page || d->page_cap < ulen + 1) {
+        sl_free(d->page);
+        d->page_cap = 0;
+        d->page = sl_malloc(ulen + 1);
+        if (!d->page) return SL_ENOMEM;
+        d->page_cap = ulen + 1;
+    }
+    if ((rc = pq_decompress(d->x->codec, cp, (size_t)h->compressed_size, d->page, ulen)) < 0)
+        return derr(d, SL_ECORRUPT, "page does not decompress to its declared size");
+    return 0;
+}
+
+static void dec_free(struct dec *d)
+{
+    sl_free(d->dstr);
+    sl_free(d->dval);
+    sl_free(d->lv);
+    sl_free(d->tmp);
+    sl_free(d->tstr);
+    sl_free(d->page);
+    sl_free(d->dmatch);
+    sl_free(d->pos);
+    sl_free(d->pvals);
+    sl_free(d->pvalid);
 }
 
 int pq_decode_chunk(const struct pq_chunk_ctx *x, const uint8_t *chunk, size_t len,
@@ -299,46 +368,21 @@ int pq_decode_chunk(const struct pq_chunk_ctx *x, const uint8_t *chunk, size_t l
             goto out;
         }
         struct pm_page_header h;
-        if ((rc = pm_page_header_decode(&p, end, &h)) < 0) {
-            rc = derr(&d, SL_ECORRUPT, "malformed page header at chunk byte %zu",
-                      (size_t)(p - chunk));
-            goto out;
-        }
-        if (h.compressed_size < 0 || (size_t)h.compressed_size > (size_t)(end - p) ||
-            h.uncompressed_size < 0 || (size_t)h.uncompressed_size > PQ_MAX_PAGE_BYTES) {
-            rc = derr(&d, SL_ECORRUPT, "page sizes out of range");
-            goto out;
-        }
-        const uint8_t *cp = p;
-        p += h.compressed_size;
-        if (h.type == PAGE_INDEX) continue;
-        if (h.type == PAGE_DATA_V2) {
-            rc = derr(&d, SL_EINVAL, "data page v2 is not supported");
-            goto out;
-        }
-        if ((h.type == PAGE_DATA && !h.has_data) || (h.type == PAGE_DICTIONARY && !h.has_dict) ||
-            (h.type != PAGE_DATA && h.type != PAGE_DICTIONARY)) {
-            rc = derr(&d, SL_ECORRUPT, "page type %d without its header", (int)h.type);
-            goto out;
-        }
+        int skip;
+        if ((rc = load_page(&d, &p, end, &h, &skip)) < 0) goto out;
+        if (skip) continue;
         size_t ulen = (size_t)h.uncompressed_size;
-        if ((rc = charge(&d, ulen)) < 0) goto out;
-        if (!d.page || d.page_cap < ulen + 1) {
-            sl_free(d.page);
-            d.page_cap = 0;
-            d.page = sl_malloc(ulen + 1);
-            if (!d.page) {
-                rc = SL_ENOMEM;
-                goto out;
+        if (h.type == PAGE_DICTIONARY) {
+            rc = read_dict_page(&d, &h, ulen);
+        } else {
+            rc = read_data_page(&d, &h, ulen, x->nrows - d.done,
+                                (uint8_t *)out->values + d.done * d.esize,
+                                out->valid ? out->valid + d.done : NULL, &out->null_count);
+            if (rc == 0) {
+                d.done += (size_t)h.num_values;
+                if (d.refs) rc = keep_page(&d);
             }
-            d.page_cap = ulen + 1;
         }
-        if ((rc = pq_decompress(x->codec, cp, (size_t)h.compressed_size, d.page, ulen)) < 0) {
-            rc = derr(&d, SL_ECORRUPT, "page does not decompress to its declared size");
-            goto out;
-        }
-        rc =
-            h.type == PAGE_DICTIONARY ? read_dict_page(&d, &h, ulen) : read_data_page(&d, &h, ulen);
         if (rc < 0) goto out;
         /* A page that was not kept only used its memory transiently. */
         if (d.page) d.used_mem -= ulen;
@@ -346,11 +390,223 @@ int pq_decode_chunk(const struct pq_chunk_ctx *x, const uint8_t *chunk, size_t l
     out->nrows = x->nrows;
     rc = 0;
 out:
-    sl_free(d.dstr);
-    sl_free(d.dval);
-    sl_free(d.lv);
-    sl_free(d.tmp);
-    sl_free(d.tstr);
-    sl_free(d.page);
+    dec_free(&d);
+    return rc;
+}
+
+/* ---- page mode ---- */
+
+struct pq_pdec {
+    struct dec d;
+    struct pq_chunk_ctx x;
+};
+
+int pq_pdec_new(const struct pq_chunk_ctx *x, struct pq_column_buf *owner, struct pq_pdec **out)
+{
+    struct pq_pdec *pd = sl_calloc(1, sizeof *pd);
+    *out = NULL;
+    if (!pd) return SL_ENOMEM;
+    pd->x = *x;
+    pd->d.x = &pd->x;
+    pd->d.out = owner;
+    enum pq_ctype t = x->type;
+    pd->d.esize = t == PQ_BOOL ? 1 : t == PQ_STRING ? sizeof(struct pq_str) : 8;
+    *out = pd;
+    return 0;
+}
+
+void pq_pdec_free(struct pq_pdec *pd)
+{
+    if (!pd) return;
+    dec_free(&pd->d);
+    sl_free(pd);
+}
+
+int pq_pdec_page_type(const uint8_t *p, size_t len)
+{
+    struct pm_page_header h;
+    if (pm_page_header_decode(&p, p + len, &h) < 0) return SL_ECORRUPT;
+    return h.type;
+}
+
+/* Loads the page at [p, p+len), which must be exactly one page of the
+ * expected type. */
+static int pd_load(struct pq_pdec *pd, const uint8_t *p, size_t len, int type,
+                   struct pm_page_header *h)
+{
+    struct dec *d = &pd->d;
+    const uint8_t *q = p, *end = p + len;
+    int skip, rc;
+    if ((rc = load_page(d, &q, end, h, &skip)) < 0) return rc;
+    /* A data page fills its index entry; a dictionary page may be followed by
+     * other (index) pages before the first data page. */
+    if (skip || h->type != type || (type == PAGE_DATA && q != end))
+        return derr(d, SL_ECORRUPT, "page index does not match the pages");
+    return 0;
+}
+
+int pq_pdec_dict(struct pq_pdec *pd, const uint8_t *p, size_t len)
+{
+    struct pm_page_header h;
+    int rc = pd_load(pd, p, len, PAGE_DICTIONARY, &h);
+    if (rc == 0) rc = read_dict_page(&pd->d, &h, (size_t)h.uncompressed_size);
+    if (pd->d.page) pd->d.used_mem -= (size_t)h.uncompressed_size;
+    return rc;
+}
+
+static int pd_rows(struct pq_pdec *pd, size_t rows)
+{
+    struct dec *d = &pd->d;
+    if (rows > d->x->mem_limit / (d->esize + 1 + 12 + sizeof(size_t)))
+        return derr(d, SL_ETOOBIG, "%zu rows exceed the memory limit", rows);
+    if (rows > d->pv_cap) {
+        sl_free(d->pvals);
+        sl_free(d->pvalid);
+        sl_free(d->pos);
+        d->pv_cap = 0;
+        d->pvals = sl_malloc(rows * d->esize);
+        d->pvalid = sl_malloc(rows);
+        d->pos = sl_malloc(rows * sizeof *d->pos);
+        if (!d->pvals || !d->pvalid || !d->pos) return SL_ENOMEM;
+        d->pv_cap = rows;
+    }
+    return scratch(d, rows);
+}
+
+int pq_pdec_data(struct pq_pdec *pd, const uint8_t *p, size_t len, size_t rows, int keep,
+                 const void **values, const uint8_t **valid)
+{
+    struct dec *d = &pd->d;
+    struct pm_page_header h;
+    int rc;
+    size_t nulls = 0;
+    if ((rc = pd_rows(pd, rows)) < 0) return rc;
+    if ((rc = pd_load(pd, p, len, PAGE_DATA, &h)) < 0) return rc;
+    size_t ulen = (size_t)h.uncompressed_size;
+    if (h.num_values < 0 || (size_t)h.num_values != rows) {
+        rc =
+            derr(d, SL_ECORRUPT, "page holds %d rows, its index says %zu", (int)h.num_values, rows);
+    } else {
+        rc = read_data_page(d, &h, ulen, rows, d->pvals, d->x->nullable ? d->pvalid : NULL, &nulls);
+    }
+    if (rc == 0 && keep && d->refs) rc = keep_page(d);
+    if (d->page) d->used_mem -= ulen;
+    if (rc < 0) return rc;
+    *values = d->pvals;
+    *valid = d->x->nullable ? d->pvalid : NULL;
+    return 0;
+}
+
+static int str_eq_any(const struct pq_str *s, const struct pq_str *vals, size_t nvals)
+{
+    for (size_t v = 0; v < nvals; v++)
+        if (vals[v].len == s->len && (s->len == 0 || memcmp(vals[v].ptr, s->ptr, s->len) == 0))
+            return 1;
+    return 0;
+}
+
+int pq_pdec_match_str(struct pq_pdec *pd, const uint8_t *p, size_t len, size_t rows,
+                      const struct pq_str *vals, size_t nvals, uint8_t *hit)
+{
+    struct dec *d = &pd->d;
+    struct pm_page_header h;
+    int rc;
+    if (d->x->type != PQ_STRING) return derr(d, SL_EINVAL, "not a string column");
+    if ((rc = pd_rows(pd, rows)) < 0) return rc;
+    if ((rc = pd_load(pd, p, len, PAGE_DATA, &h)) < 0) return rc;
+    size_t ulen = (size_t)h.uncompressed_size;
+    memset(hit, 0, rows);
+    if (h.num_values < 0 || (size_t)h.num_values != rows) {
+        rc =
+            derr(d, SL_ECORRUPT, "page holds %d rows, its index says %zu", (int)h.num_values, rows);
+        goto out;
+    }
+    if (h.encoding != PQ_ENC_RLE_DICTIONARY && h.encoding != PQ_ENC_PLAIN_DICTIONARY) {
+        /* PLAIN (fallback) pages: decode and compare. */
+        size_t nulls = 0;
+        rc = read_data_page(d, &h, ulen, rows, d->pvals, d->x->nullable ? d->pvalid : NULL, &nulls);
+        if (rc < 0) goto out;
+        const struct pq_str *sv = d->pvals;
+        for (size_t i = 0; i < rows; i++)
+            hit[i] = (!d->x->nullable || d->pvalid[i]) && str_eq_any(&sv[i], vals, nvals);
+        goto out;
+    }
+    if (!d->have_dict) {
+        rc = derr(d, SL_ECORRUPT, "dictionary page missing");
+        goto out;
+    }
+    if (!d->dmatch) {
+        d->dmatch = sl_malloc(d->ndict ? d->ndict : 1);
+        if (!d->dmatch) {
+            rc = SL_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < d->ndict; i++)
+            d->dmatch[i] = (uint8_t)str_eq_any(&d->dstr[i], vals, nvals);
+    }
+    const uint8_t *q = d->page;
+    size_t qlen = ulen, k = rows;
+    int dense = 1; /* value j is row j */
+    if (d->x->nullable) {
+        if (h.def_encoding != PQ_ENC_RLE) {
+            rc = derr(d, SL_EINVAL, "definition level encoding %d", (int)h.def_encoding);
+            goto out;
+        }
+        if (qlen < 4 || pq_get_le32(q) > qlen - 4) {
+            rc = derr(d, SL_ECORRUPT, "definition levels out of range");
+            goto out;
+        }
+        size_t llen = pq_get_le32(q);
+        if ((rc = pq_hybrid_decode(q + 4, llen, 1, d->lv, rows, NULL)) < 0) {
+            rc = derr(d, rc, "bad definition levels");
+            goto out;
+        }
+        k = 0;
+        for (size_t i = 0; i < rows; i++)
+            if (d->lv[i]) d->pos[k++] = i;
+        dense = k == rows;
+        q += 4 + llen;
+        qlen -= 4 + llen;
+    }
+    if (k == 0) goto out;
+    if (qlen < 1) {
+        rc = derr(d, SL_ECORRUPT, "dictionary indices truncated");
+        goto out;
+    }
+    struct pq_hyb it = {q + 1, q + qlen, q[0], k};
+    size_t j = 0, cnt;
+    int rle;
+    uint32_t val;
+    while ((rc = pq_hyb_next(&it, d->lv, &cnt, &rle, &val)) > 0) {
+        if (rle) {
+            if (val >= d->ndict) break;
+            if (d->dmatch[val]) {
+                if (dense) {
+                    memset(hit + j, 1, cnt);
+                } else {
+                    for (size_t t = 0; t < cnt; t++)
+                        hit[d->pos[j + t]] = 1;
+                }
+            }
+        } else {
+            size_t t = 0;
+            for (; t < cnt; t++) {
+                if (d->lv[t] >= d->ndict) break;
+                if (d->dmatch[d->lv[t]]) hit[dense ? j + t : d->pos[j + t]] = 1;
+            }
+            if (t < cnt) {
+                val = d->lv[t];
+                break;
+            }
+        }
+        j += cnt;
+    }
+    if (rc > 0) {
+        rc = derr(d, SL_ECORRUPT, "dictionary index %u out of range", val);
+        goto out;
+    }
+    if (rc < 0) rc = derr(d, rc, "bad dictionary indices");
+out:
+    if (d->page) d->used_mem -= ulen;
     return rc;
 }

@@ -254,6 +254,43 @@ int pq_hybrid_decode(const uint8_t *p, size_t len, int bw, uint32_t *v, size_t n
     return 0;
 }
 
+int pq_hyb_next(struct pq_hyb *it, uint32_t *buf, size_t *count, int *rle, uint32_t *val)
+{
+    if (it->left == 0) return 0;
+    if (it->bw < 0 || it->bw > 32) return SL_ECORRUPT;
+    uint64_t h;
+    if (get_uvarint(&it->s, it->end, &h) < 0) return SL_ECORRUPT;
+    int bw = it->bw;
+    if (h & 1) {
+        uint64_t groups = h >> 1;
+        if (groups == 0 || groups > (uint64_t)(it->end - it->s)) return SL_ECORRUPT;
+        size_t bytes = (size_t)groups * (size_t)bw;
+        if (bytes > (size_t)(it->end - it->s)) return SL_ECORRUPT;
+        size_t take = groups * 8 < it->left ? (size_t)groups * 8 : it->left;
+        for (size_t k = 0; k < take; k++)
+            buf[k] = (uint32_t)bit_get(it->s, bytes, (uint64_t)k * (uint64_t)bw, bw);
+        it->s += bytes;
+        it->left -= take;
+        *count = take;
+        *rle = 0;
+        return 1;
+    }
+    uint64_t cnt = h >> 1;
+    size_t vbytes = (size_t)(bw + 7) / 8;
+    if (cnt == 0 || vbytes > (size_t)(it->end - it->s)) return SL_ECORRUPT;
+    uint32_t v = 0;
+    for (size_t k = 0; k < vbytes; k++)
+        v |= (uint32_t)it->s[k] << (8 * k);
+    it->s += vbytes;
+    if (bw < 32 && (v >> bw)) return SL_ECORRUPT;
+    size_t take = cnt < it->left ? (size_t)cnt : it->left;
+    it->left -= take;
+    *count = take;
+    *rle = 1;
+    *val = v;
+    return 1;
+}
+
 /* ---- DELTA_BINARY_PACKED ---- */
 
 #define DELTA_BLOCK     128

@@ -17,7 +17,9 @@
  *                  4 sorting_columns list<SortingColumn{1 column_idx i32,
  *                  2 descending bool, 3 nulls_first bool}>, 5 file_offset,
  *                  6 total_compressed_size, 7 ordinal i16
- *   ColumnChunk    1 file_path, 2 file_offset i64, 3 meta_data ColumnMetaData
+ *   ColumnChunk    1 file_path, 2 file_offset i64, 3 meta_data ColumnMetaData,
+ *                  4 offset_index_offset i64, 5 offset_index_length i32,
+ *                  6 column_index_offset i64, 7 column_index_length i32
  *   ColumnMetaData 1 type, 2 encodings list<i32>, 3 path_in_schema
  *                  list<string>, 4 codec, 5 num_values, 6 total_uncompressed_size,
  *                  7 total_compressed_size, 8 key_value_metadata, 9
@@ -31,6 +33,12 @@
  *                  definition_level_encoding, 4 repetition_level_encoding,
  *                  5 statistics}, 7 dictionary_page_header{1 num_values,
  *                  2 encoding, 3 is_sorted}
+ *   OffsetIndex    1 page_locations list<PageLocation{1 offset i64,
+ *                  2 compressed_page_size i32, 3 first_row_index i64}>
+ *   ColumnIndex    1 null_pages list<bool>, 2 min_values list<binary>,
+ *                  3 max_values list<binary>, 4 boundary_order enum
+ *                  (0 UNORDERED, 1 ASCENDING, 2 DESCENDING), 5 null_counts
+ *                  list<i64>
  * Unknown fields are skipped, so files of newer writers still parse.
  */
 #include "parquet/pq_int.h"
@@ -258,6 +266,8 @@ static void decode_chunk(struct tc_in *in, struct pm_column *c)
 {
     memset(c, 0, sizeof *c);
     c->dict_page_offset = -1;
+    c->oi_offset = -1;
+    c->ci_offset = -1;
     if (tc_enter(in) < 0) return;
     int16_t last = 0, id;
     int t;
@@ -268,6 +278,14 @@ static void decode_chunk(struct tc_in *in, struct pm_column *c)
         } else if (id == 3) {
             need_struct(in, t);
             decode_col_meta(in, c);
+        } else if (id == 4) {
+            c->oi_offset = get_int(in, t);
+        } else if (id == 5) {
+            c->oi_length = get_enum(in, t);
+        } else if (id == 6) {
+            c->ci_offset = get_int(in, t);
+        } else if (id == 7) {
+            c->ci_length = get_enum(in, t);
         } else {
             tc_skip(in, t);
         }
@@ -517,6 +535,14 @@ static void put_column(struct tc_out *o, const struct pm_column *c)
     if (c->dict_page_offset >= 0) tc_put_i64(o, &m, 11, c->dict_page_offset);
     put_stats(o, &m, 12, &c->stats);
     tc_put_stop(o);
+    if (c->oi_offset >= 0) {
+        tc_put_i64(o, &l, 4, c->oi_offset);
+        tc_put_i32(o, &l, 5, c->oi_length);
+    }
+    if (c->ci_offset >= 0) {
+        tc_put_i64(o, &l, 6, c->ci_offset);
+        tc_put_i32(o, &l, 7, c->ci_length);
+    }
     tc_put_stop(o);
 }
 
@@ -633,4 +659,152 @@ int pm_page_header_encode(const struct pm_page_header *h, struct sl_buf *out)
     }
     tc_put_stop(&o);
     return o.err;
+}
+
+/* ---- page index ---- */
+
+int pm_offset_index_encode(const struct pm_page_loc *p, size_t n, struct sl_buf *out)
+{
+    struct tc_out o = {out, 0};
+    int16_t l = 0;
+    tc_put_list_begin(&o, &l, 1, TC_STRUCT, n);
+    for (size_t i = 0; i < n; i++) {
+        int16_t q = 0;
+        tc_put_i64(&o, &q, 1, p[i].offset);
+        tc_put_i32(&o, &q, 2, p[i].size);
+        tc_put_i64(&o, &q, 3, p[i].first_row);
+        tc_put_stop(&o);
+    }
+    tc_put_stop(&o);
+    return o.err;
+}
+
+int pm_column_index_encode(const struct pm_page_stat *p, size_t n, int boundary_order,
+                           struct sl_buf *out)
+{
+    struct tc_out o = {out, 0};
+    int16_t l = 0;
+    tc_put_list_begin(&o, &l, 1, TC_TRUE, n);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = p[i].null_page ? 1 : 0; /* bool elements: one byte, 1 = true */
+        if (!o.err && sl_buf_add(out, &b, 1) < 0) o.err = SL_ENOMEM;
+    }
+    tc_put_list_begin(&o, &l, 2, TC_BINARY, n);
+    for (size_t i = 0; i < n; i++)
+        tc_put_elem_binary(&o, p[i].min, p[i].null_page ? 0 : p[i].min_len);
+    tc_put_list_begin(&o, &l, 3, TC_BINARY, n);
+    for (size_t i = 0; i < n; i++)
+        tc_put_elem_binary(&o, p[i].max, p[i].null_page ? 0 : p[i].max_len);
+    tc_put_i32(&o, &l, 4, boundary_order);
+    tc_put_list_begin(&o, &l, 5, TC_I64, n);
+    for (size_t i = 0; i < n; i++)
+        tc_put_uvarint(&o, ((uint64_t)p[i].null_count << 1) ^ (uint64_t)(p[i].null_count >> 63));
+    tc_put_stop(&o);
+    return o.err;
+}
+
+int pm_offset_index_decode(const uint8_t *p, size_t len, struct pm_page_loc **locs, size_t *n)
+{
+    struct tc_in in = {p, p + len, 0, 0};
+    int16_t last = 0, id;
+    int t, et, have = 0;
+    *locs = NULL;
+    *n = 0;
+    while (tc_field(&in, &last, &t, &id)) {
+        if (id == 1 && t == TC_LIST && !have) {
+            size_t cnt = tc_list(&in, &et);
+            if (cnt && et != TC_STRUCT) tc_fail(&in);
+            *locs = alloc_arr(&in, cnt, sizeof **locs);
+            if (!*locs) break;
+            *n = cnt;
+            have = 1;
+            for (size_t i = 0; i < cnt && !in.err; i++) {
+                if (tc_enter(&in) < 0) break;
+                int16_t l2 = 0, id2;
+                int t2;
+                unsigned seen = 0;
+                while (tc_field(&in, &l2, &t2, &id2)) {
+                    if (id2 == 1)
+                        (*locs)[i].offset = get_int(&in, t2);
+                    else if (id2 == 2)
+                        (*locs)[i].size = get_enum(&in, t2);
+                    else if (id2 == 3)
+                        (*locs)[i].first_row = get_int(&in, t2);
+                    else
+                        tc_skip(&in, t2);
+                    if (id2 > 0 && id2 < 4) seen |= 1u << id2;
+                }
+                if (seen != 0xeu) tc_fail(&in);
+                tc_leave(&in);
+            }
+        } else {
+            tc_skip(&in, t);
+        }
+    }
+    if (!in.err && !have) tc_fail(&in);
+    if (in.err) {
+        sl_free(*locs);
+        *locs = NULL;
+        *n = 0;
+        return in.err;
+    }
+    return 0;
+}
+
+int pm_column_index_decode(const uint8_t *p, size_t len, struct pm_page_stat **stats, size_t *n,
+                           int *boundary_order, int *has_null_counts)
+{
+    struct tc_in in = {p, p + len, 0, 0};
+    int16_t last = 0, id;
+    int t, et;
+    unsigned seen = 0;
+    struct pm_page_stat *s = NULL;
+    size_t ns = 0;
+    *boundary_order = BO_UNORDERED;
+    *has_null_counts = 0;
+    while (tc_field(&in, &last, &t, &id)) {
+        if (id >= 1 && id <= 5 && id != 4 && t == TC_LIST && !(seen & (1u << id))) {
+            size_t cnt = tc_list(&in, &et);
+            if (!s) {
+                s = alloc_arr(&in, cnt, sizeof *s);
+                if (!s) break;
+                ns = cnt;
+            }
+            if (cnt != ns) tc_fail(&in);
+            int want = id == 1 ? TC_TRUE : id == 5 ? TC_I64 : TC_BINARY;
+            if (cnt && et != want && !(id == 1 && et == TC_FALSE)) tc_fail(&in);
+            for (size_t i = 0; i < cnt && !in.err; i++) {
+                if (id == 1) {
+                    if (in.p >= in.end) {
+                        tc_fail(&in);
+                        break;
+                    }
+                    uint8_t b = *in.p++;
+                    if (b > 2) tc_fail(&in);
+                    s[i].null_page = b == 1;
+                } else if (id == 2) {
+                    tc_binary(&in, &s[i].min, &s[i].min_len);
+                } else if (id == 3) {
+                    tc_binary(&in, &s[i].max, &s[i].max_len);
+                } else {
+                    s[i].null_count = tc_i64(&in);
+                }
+            }
+            seen |= 1u << id;
+        } else if (id == 4) {
+            *boundary_order = get_enum(&in, t);
+            seen |= 1u << id;
+        } else {
+            tc_skip(&in, t);
+        }
+    }
+    if (!in.err && (seen & 0x1eu) != 0x1eu) tc_fail(&in);
+    if (in.err) {
+        sl_free(s);
+        return in.err;
+    }
+    *has_null_counts = (seen >> 5) & 1;
+    *stats = s;
+    *n = ns;
+    return 0;
 }

@@ -94,6 +94,9 @@ struct pq_writer_opts {
      * TIMESTAMP WITH TIME ZONE truncated to microseconds. The values are UTC
      * nanoseconds since the epoch either way. Set to 1 for the UTC flag. */
     int time_adjusted_utc;
+    /* Tests/tools: leave out the page index (OffsetIndex/ColumnIndex) that
+     * is otherwise written for every column chunk after the last row group. */
+    int no_page_index;
 };
 
 /* One column of a batch, column-major. values points to nrows elements of
@@ -221,6 +224,35 @@ void pq_reader_set_mem_limit(struct pq_reader *r, size_t bytes);
  * before; it is overwritten). On failure out is left released and the
  * reason is in pq_reader_errmsg. */
 int pq_reader_read_column(struct pq_reader *r, size_t rg, size_t col, struct pq_column_buf *out);
+/* ---- selective reads ----
+ * These read only the pages that hold wanted rows, found through the file's
+ * page index (OffsetIndex; ColumnIndex min/max to skip pages) or, in files
+ * without one, by walking the chunk's page headers once (cached per chunk).
+ * Row selections are ascending row indexes within the row group; a
+ * selection that is not strictly ascending or not below the row count is
+ * SL_EINVAL. Failures as read_column (SL_ECORRUPT, SL_ETOOBIG, SL_ERANGE,
+ * SL_ENOMEM, message in pq_reader_errmsg). */
+
+/* Rows sel[0..m) of column col in row group rg, decoded into out compacted
+ * (out->nrows = m; value j belongs to row sel[j]). Only the pages holding a
+ * selected row are read and decompressed; the dictionary page once when
+ * needed. m == row-group rows behaves as read_column. out as read_column. */
+int pq_reader_read_rows(struct pq_reader *r, size_t rg, size_t col, const uint32_t *sel, size_t m,
+                        struct pq_column_buf *out);
+/* Selection by a string column: writes to out (capacity: rows of the row
+ * group) the ascending rows of the input selection in (NULL = all rows)
+ * whose value equals one of vals[0..nvals); NULL never matches. Pages whose
+ * ColumnIndex min/max exclude every value are skipped, and so are pages
+ * without an input row; dictionary-encoded pages compare each dictionary
+ * entry once and then scan the index runs without materialising strings. */
+int pq_reader_filter_str(struct pq_reader *r, size_t rg, size_t col, const struct pq_str *vals,
+                         size_t nvals, const uint32_t *in, size_t nin, uint32_t *out, size_t *nout);
+/* Selection by an INT64/TIME column range lo <= v <= hi, same conventions;
+ * pages whose ColumnIndex min/max exclude [lo, hi] are skipped unread, pages
+ * inside it without NULLs are taken unread. */
+int pq_reader_filter_i64(struct pq_reader *r, size_t rg, size_t col, int64_t lo, int64_t hi,
+                         const uint32_t *in, size_t nin, uint32_t *out, size_t *nout);
+
 /* Message of the last failure of r ("" if none). */
 const char *pq_reader_errmsg(const struct pq_reader *r);
 

@@ -146,6 +146,11 @@ struct pm_column {
     int64_t dict_page_offset; /* -1 if absent */
     int has_meta;
     struct pm_stats stats;
+    /* ColumnChunk 4..7: page index location (-1 / 0 when absent) */
+    int64_t oi_offset;
+    int32_t oi_length;
+    int64_t ci_offset;
+    int32_t ci_length;
 };
 
 struct pm_sort_col {
@@ -207,6 +212,36 @@ struct pm_page_header {
 int pm_page_header_decode(const uint8_t **p, const uint8_t *end, struct pm_page_header *h);
 int pm_page_header_encode(const struct pm_page_header *h, struct sl_buf *out);
 
+/* Page index (parquet.thrift OffsetIndex / ColumnIndex). */
+struct pm_page_loc {
+    int64_t offset;
+    int32_t size; /* compressed page incl. header */
+    int64_t first_row;
+};
+
+enum { BO_UNORDERED = 0, BO_ASCENDING = 1, BO_DESCENDING = 2 };
+
+/* One page's entry of a ColumnIndex. */
+struct pm_page_stat {
+    int null_page;
+    int64_t null_count;
+    const uint8_t *min, *max; /* bytes as in Statistics.min_value/max_value */
+    uint32_t min_len, max_len;
+};
+
+/* Encodes an OffsetIndex of n pages. */
+int pm_offset_index_encode(const struct pm_page_loc *p, size_t n, struct sl_buf *out);
+/* Encodes a ColumnIndex of n pages with null_counts. */
+int pm_column_index_encode(const struct pm_page_stat *p, size_t n, int boundary_order,
+                           struct sl_buf *out);
+/* Decodes an OffsetIndex from [p, p+len) into *locs (allocated, *n entries;
+ * at least one byte of input per entry, so n is bounded by len). */
+int pm_offset_index_decode(const uint8_t *p, size_t len, struct pm_page_loc **locs, size_t *n);
+/* Decodes a ColumnIndex; *stats (allocated, *n entries) point into [p, p+len).
+ * *has_null_counts says whether null_count is set. */
+int pm_column_index_decode(const uint8_t *p, size_t len, struct pm_page_stat **stats, size_t *n,
+                           int *boundary_order, int *has_null_counts);
+
 /* ---- encodings (encoding.c) ---- */
 
 /* Number of bits needed for v (0 for 0). */
@@ -218,6 +253,16 @@ int pq_hybrid_encode(struct sl_buf *out, const uint32_t *v, size_t n, int bw);
 /* Decodes exactly n values from [p, p+len); SL_ECORRUPT if the data runs out
  * or a value exceeds bw bits. *used = bytes consumed (may be NULL). */
 int pq_hybrid_decode(const uint8_t *p, size_t len, int bw, uint32_t *v, size_t n, size_t *used);
+/* Run-at-a-time reading of an RLE/bit-packed hybrid of `left` values. */
+struct pq_hyb {
+    const uint8_t *s, *end;
+    int bw;
+    size_t left; /* values still to read */
+};
+/* Next run: returns 1 with *count values, either an RLE run of *val
+ * (*rle = 1) or literals decoded into buf[0..*count) (*rle = 0; buf holds
+ * at least `left` values); 0 when `left` values were read; SL_ECORRUPT. */
+int pq_hyb_next(struct pq_hyb *it, uint32_t *buf, size_t *count, int *rle, uint32_t *val);
 /* DELTA_BINARY_PACKED of n int64 values (two's-complement wrap arithmetic). */
 int pq_delta_encode(struct sl_buf *out, const int64_t *v, size_t n);
 /* Decodes exactly n values; SL_ECORRUPT if the header's count differs. */
@@ -260,5 +305,26 @@ struct pq_chunk_ctx {
  * caller releases it) and x->err says why. */
 int pq_decode_chunk(const struct pq_chunk_ctx *x, const uint8_t *chunk, size_t len,
                     struct pq_column_buf *out);
+
+/* Page-at-a-time decoding of one column chunk (selective reads). Strings
+ * that must outlive a call are kept as blobs of owner. Each call gets the
+ * bytes of one page (header + compressed body). */
+struct pq_pdec;
+int pq_pdec_new(const struct pq_chunk_ctx *x, struct pq_column_buf *owner, struct pq_pdec **out);
+void pq_pdec_free(struct pq_pdec *pd);
+/* Decodes a dictionary page (before any data page that needs it). */
+int pq_pdec_dict(struct pq_pdec *pd, const uint8_t *p, size_t len);
+/* Page type of the page at [p, p+len) (PAGE_*), or SL_ECORRUPT. */
+int pq_pdec_page_type(const uint8_t *p, size_t len);
+/* Decodes a data page of exactly rows rows: *values (row-aligned, NULL slots
+ * 0 / empty) and *valid (NULL when REQUIRED) stay valid until the next call;
+ * with keep, string values stay valid as long as the owner. */
+int pq_pdec_data(struct pq_pdec *pd, const uint8_t *p, size_t len, size_t rows, int keep,
+                 const void **values, const uint8_t **valid);
+/* hit[i] = 1 when row i of the data page (rows rows) is a string equal to
+ * one of vals[0..nvals), else 0. Dictionary pages compare each dictionary
+ * entry once and then read the index runs without materialising strings. */
+int pq_pdec_match_str(struct pq_pdec *pd, const uint8_t *p, size_t len, size_t rows,
+                      const struct pq_str *vals, size_t nvals, uint8_t *hit);
 
 #endif

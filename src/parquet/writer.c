@@ -19,6 +19,11 @@
  * INT64, unsigned for UINT64, IEEE order without NaN for DOUBLE, unsigned
  * bytewise for strings) and null_count, per column chunk. String min/max
  * longer than PQ_STATS_MAX_STRING bytes are left out rather than truncated.
+ *
+ * Page index: while a chunk's pages are encoded, each data page's location
+ * and min/max/null count are recorded; the chunk's OffsetIndex and
+ * ColumnIndex are encoded into two blobs that are written after the last row
+ * group (ColumnIndexes first), their offsets fixed up before the footer.
  */
 #include "parquet/pq_int.h"
 
@@ -78,7 +83,7 @@ struct pq_writer {
     enum pq_codec codec;
     int zstd_level;
     size_t rg_rows, page_rows, dict_max;
-    int no_fsync, time_utc;
+    int no_fsync, time_utc, no_page_index;
     struct pm_kv *kv;
     size_t nkv;
     struct pm_sort_col *sort;
@@ -93,6 +98,15 @@ struct pq_writer {
     uint32_t *idx;
     size_t idx_cap;
     struct dict dict;
+    /* page index of the chunk being written, and the encoded indexes of all
+     * chunks so far (written after the last row group) */
+    struct pm_page_loc *plocs;
+    struct pm_page_stat *pstats;
+    size_t npages, pages_cap, pstats_cap;
+    struct sl_buf pmm; /* page min/max bytes (pstats point here once complete) */
+    size_t *pmm_off;   /* per page: offset of min in pmm (max follows) */
+    size_t pmm_cap;
+    struct sl_buf ci_blob, oi_blob;
     int failed;
 };
 
@@ -139,6 +153,12 @@ static void writer_free(struct pq_writer *w)
     sl_free(w->idx);
     sl_free(w->dict.ents);
     sl_free(w->dict.slots);
+    sl_free(w->plocs);
+    sl_free(w->pstats);
+    sl_free(w->pmm_off);
+    sl_buf_release(&w->pmm);
+    sl_buf_release(&w->ci_blob);
+    sl_buf_release(&w->oi_blob);
     if (w->fd >= 0) close(w->fd);
     sl_free(w->path);
     sl_free(w);
@@ -168,6 +188,7 @@ static int writer_init(struct pq_writer *w, const struct pq_column_spec *cols, s
     w->dict_max = o->dict_max_bytes ? o->dict_max_bytes : ((size_t)1 << 20);
     w->no_fsync = o->no_fsync;
     w->time_utc = o->time_adjusted_utc != 0;
+    w->no_page_index = o->no_page_index != 0;
     w->cols = sl_calloc(ncols, sizeof *w->cols);
     if (!w->cols) return SL_ENOMEM;
     for (size_t i = 0; i < ncols; i++) {
@@ -216,6 +237,9 @@ static int writer_init(struct pq_writer *w, const struct pq_column_spec *cols, s
     sl_buf_init(&w->comp, 0);
     sl_buf_init(&w->chunk, 0);
     sl_buf_init(&w->hdr, 0);
+    sl_buf_init(&w->pmm, 0);
+    sl_buf_init(&w->ci_blob, 0);
+    sl_buf_init(&w->oi_blob, 0);
     return sink_write(w, "PAR1", 4);
 }
 
@@ -303,18 +327,30 @@ static int strref_cmp(const struct wcol *c, const struct sref *a, const struct s
     return a->len < b->len ? -1 : a->len > b->len;
 }
 
-static int chunk_stats(const struct wcol *c, size_t rows, struct pm_stats *s)
+/* Min/max/null count of rows [lo, hi) of c. *nan is set when a double is
+ * NaN (left out of min/max). The min/max bytes (Statistics encoding) go to
+ * a[]/b[] for fixed-width types, or are pointed to for strings. Returns
+ * whether some non-NULL, non-NaN value exists. */
+struct range_st {
+    size_t nulls;
+    int nan;
+    const uint8_t *min, *max;
+    uint32_t min_len, max_len;
+    uint8_t a[8], b[8];
+};
+
+static int range_stats(const struct wcol *c, size_t lo, size_t hi, struct range_st *st)
 {
-    size_t nulls = 0, first = rows;
+    size_t nulls = 0;
     size_t imin = 0, imax = 0;
     int have = 0;
     double dmin = 0, dmax = 0;
-    for (size_t i = 0; i < rows; i++) {
+    st->nan = 0;
+    for (size_t i = lo; i < hi; i++) {
         if (c->valid && !c->valid[i]) {
             nulls++;
             continue;
         }
-        if (first == rows) first = i;
         switch (c->type) {
         case PQ_TIME_NS:
         case PQ_INT64: {
@@ -340,7 +376,10 @@ static int chunk_stats(const struct wcol *c, size_t rows, struct pm_stats *s)
         }
         case PQ_DOUBLE: {
             double d = ((const double *)c->vals)[i];
-            if (isnan(d)) break;
+            if (isnan(d)) {
+                st->nan = 1;
+                break;
+            }
             if (!have || d < dmin) dmin = d;
             if (!have || d > dmax) dmax = d;
             have = 1;
@@ -355,16 +394,17 @@ static int chunk_stats(const struct wcol *c, size_t rows, struct pm_stats *s)
         }
         }
     }
-    s->has_null_count = 1;
-    s->null_count = (int64_t)nulls;
+    st->nulls = nulls;
     if (!have) return 0;
-    uint8_t a[8], b[8];
+    st->min = st->a;
+    st->max = st->b;
+    st->min_len = st->max_len = c->type == PQ_BOOL ? 1 : 8;
     switch (c->type) {
     case PQ_TIME_NS:
     case PQ_INT64:
     case PQ_UINT64:
-        pq_put_le64(a, ((const uint64_t *)c->vals)[imin]);
-        pq_put_le64(b, ((const uint64_t *)c->vals)[imax]);
+        pq_put_le64(st->a, ((const uint64_t *)c->vals)[imin]);
+        pq_put_le64(st->b, ((const uint64_t *)c->vals)[imax]);
         break;
     case PQ_DOUBLE: {
         /* Zero bounds are written as -0.0 (min) and +0.0 (max), so readers
@@ -373,27 +413,155 @@ static int chunk_stats(const struct wcol *c, size_t rows, struct pm_stats *s)
         if (dmax == 0) dmax = 0.0;
         uint64_t u;
         memcpy(&u, &dmin, 8);
-        pq_put_le64(a, u);
+        pq_put_le64(st->a, u);
         memcpy(&u, &dmax, 8);
-        pq_put_le64(b, u);
+        pq_put_le64(st->b, u);
         break;
     }
     case PQ_BOOL:
-        a[0] = ((const uint8_t *)c->vals)[imin];
-        b[0] = ((const uint8_t *)c->vals)[imax];
+        st->a[0] = ((const uint8_t *)c->vals)[imin];
+        st->b[0] = ((const uint8_t *)c->vals)[imax];
         break;
     case PQ_STRING: {
         const struct sref *v = c->vals;
-        if (v[imin].len > PQ_STATS_MAX_STRING || v[imax].len > PQ_STATS_MAX_STRING) return 0;
-        int rc = set_stat(&s->min_value, &s->min_len, sptr(c, &v[imin]), v[imin].len);
-        if (rc < 0) return rc;
-        return set_stat(&s->max_value, &s->max_len, sptr(c, &v[imax]), v[imax].len);
+        st->min = (const uint8_t *)sptr(c, &v[imin]);
+        st->min_len = v[imin].len;
+        st->max = (const uint8_t *)sptr(c, &v[imax]);
+        st->max_len = v[imax].len;
+        break;
     }
     }
-    size_t n = c->type == PQ_BOOL ? 1 : 8;
-    int rc = set_stat(&s->min_value, &s->min_len, a, n);
+    return 1;
+}
+
+static int chunk_stats(const struct wcol *c, size_t rows, struct pm_stats *s)
+{
+    struct range_st st;
+    int have = range_stats(c, 0, rows, &st);
+    s->has_null_count = 1;
+    s->null_count = (int64_t)st.nulls;
+    if (!have) return 0;
+    if (st.min_len > PQ_STATS_MAX_STRING || st.max_len > PQ_STATS_MAX_STRING) return 0;
+    int rc = set_stat(&s->min_value, &s->min_len, st.min, st.min_len);
     if (rc < 0) return rc;
-    return set_stat(&s->max_value, &s->max_len, b, n);
+    return set_stat(&s->max_value, &s->max_len, st.max, st.max_len);
+}
+
+/* ---- page index ---- */
+
+/* Order of two Statistics-encoded values of c's type (signed INT64, unsigned
+ * UINT64, IEEE doubles without NaN, bytewise strings). */
+static int stat_cmp(enum pq_ctype t, const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
+{
+    switch (t) {
+    case PQ_TIME_NS:
+    case PQ_INT64: {
+        int64_t x = (int64_t)pq_get_le64(a), y = (int64_t)pq_get_le64(b);
+        return x < y ? -1 : x > y;
+    }
+    case PQ_UINT64: {
+        uint64_t x = pq_get_le64(a), y = pq_get_le64(b);
+        return x < y ? -1 : x > y;
+    }
+    case PQ_DOUBLE: {
+        uint64_t ux = pq_get_le64(a), uy = pq_get_le64(b);
+        double x, y;
+        memcpy(&x, &ux, 8);
+        memcpy(&y, &uy, 8);
+        return x < y ? -1 : x > y;
+    }
+    case PQ_BOOL: return a[0] < b[0] ? -1 : a[0] > b[0];
+    case PQ_STRING: {
+        uint32_t n = al < bl ? al : bl;
+        int r = n ? memcmp(a, b, n) : 0;
+        if (r) return r;
+        return al < bl ? -1 : al > bl;
+    }
+    }
+    return 0;
+}
+
+/* Records data page [lo, hi) of c at chunk offset off, size bytes. *ci_ok
+ * is cleared when the page's min/max cannot be expressed (NaN, long
+ * strings). */
+static int page_record(struct pq_writer *w, const struct wcol *c, size_t lo, size_t hi, size_t off,
+                       size_t size, int *ci_ok)
+{
+    size_t i = w->npages;
+    struct pm_page_loc *pl = sl_grow(w->plocs, &w->pages_cap, i + 1, sizeof *pl);
+    if (!pl) return SL_ENOMEM;
+    w->plocs = pl;
+    struct pm_page_stat *ps = sl_grow(w->pstats, &w->pstats_cap, i + 1, sizeof *ps);
+    if (!ps) return SL_ENOMEM;
+    w->pstats = ps;
+    size_t *po = sl_grow(w->pmm_off, &w->pmm_cap, i + 1, sizeof *po);
+    if (!po) return SL_ENOMEM;
+    w->pmm_off = po;
+    pl[i].offset = (int64_t)off; /* relative to the data pages until written */
+    pl[i].size = (int32_t)size;
+    pl[i].first_row = (int64_t)lo;
+    struct range_st st;
+    int have = range_stats(c, lo, hi, &st);
+    memset(&ps[i], 0, sizeof ps[i]);
+    ps[i].null_count = (int64_t)st.nulls;
+    ps[i].null_page = st.nulls == hi - lo;
+    po[i] = w->pmm.len;
+    w->npages = i + 1;
+    if (st.nan || (!have && !ps[i].null_page) ||
+        (have && (st.min_len > PQ_STATS_MAX_STRING || st.max_len > PQ_STATS_MAX_STRING))) {
+        *ci_ok = 0;
+        return 0;
+    }
+    if (!have || !*ci_ok) return 0;
+    ps[i].min_len = st.min_len;
+    ps[i].max_len = st.max_len;
+    int rc = sl_buf_add(&w->pmm, st.min_len ? (const char *)st.min : "", st.min_len);
+    if (rc == 0) rc = sl_buf_add(&w->pmm, st.max_len ? (const char *)st.max : "", st.max_len);
+    return rc;
+}
+
+/* Appends the OffsetIndex (and, if ci_ok, the ColumnIndex) of the chunk just
+ * written (data pages at data_off) to the index blobs; m gets their offsets
+ * within the blobs, made absolute when the blobs are written. */
+static int chunk_index(struct pq_writer *w, enum pq_ctype t, int64_t data_off, int ci_ok,
+                       struct pm_column *m)
+{
+    int rc;
+    size_t n = w->npages;
+    for (size_t i = 0; i < n; i++)
+        w->plocs[i].offset += data_off;
+    size_t start = w->oi_blob.len;
+    if ((rc = pm_offset_index_encode(w->plocs, n, &w->oi_blob)) < 0) return rc;
+    if (w->oi_blob.len - start > (size_t)INT32_MAX) return SL_ETOOBIG;
+    m->oi_offset = (int64_t)start;
+    m->oi_length = (int32_t)(w->oi_blob.len - start);
+    m->ci_offset = -1;
+    m->ci_length = 0;
+    if (!ci_ok) return 0;
+    /* Boundary order over the non-null pages. */
+    int asc = 1, desc = 1;
+    const struct pm_page_stat *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct pm_page_stat *p = &w->pstats[i];
+        const uint8_t *base = (const uint8_t *)w->pmm.ptr + w->pmm_off[i];
+        p->min = base;
+        p->max = base + p->min_len;
+        if (p->null_page) continue;
+        if (prev) {
+            int cmin = stat_cmp(t, prev->min, prev->min_len, p->min, p->min_len);
+            int cmax = stat_cmp(t, prev->max, prev->max_len, p->max, p->max_len);
+            if (cmin > 0 || cmax > 0) asc = 0;
+            if (cmin < 0 || cmax < 0) desc = 0;
+        }
+        prev = p;
+    }
+    int bo = asc ? BO_ASCENDING : desc ? BO_DESCENDING : BO_UNORDERED;
+    start = w->ci_blob.len;
+    if ((rc = pm_column_index_encode(w->pstats, n, bo, &w->ci_blob)) < 0) return rc;
+    if (w->ci_blob.len - start > (size_t)INT32_MAX) return SL_ETOOBIG;
+    m->ci_offset = (int64_t)start;
+    m->ci_length = (int32_t)(w->ci_blob.len - start);
+    return 0;
 }
 
 /* ---- dictionary ---- */
@@ -602,6 +770,9 @@ static int write_chunk(struct pq_writer *w, struct wcol *c, struct pm_column *m)
     uint32_t encs = 0;
     sl_buf_reset(&w->chunk);
     dict_reset(&w->dict);
+    w->npages = 0;
+    sl_buf_reset(&w->pmm);
+    int ci_ok = 1;
     if ((rc = chunk_stats(c, rows, &m->stats)) < 0) return rc;
     for (size_t lo = 0; lo < rows;) {
         size_t hi = lo + w->page_rows < rows ? lo + w->page_rows : rows;
@@ -620,7 +791,9 @@ static int write_chunk(struct pq_writer *w, struct wcol *c, struct pm_column *m)
         if ((rc = encode_page(w, c, lo, hi, &dict_mode, &enc)) < 0) return rc;
         if (enc == PQ_ENC_RLE_DICTIONARY) used_dict = 1;
         encs |= 1u << enc;
+        size_t off = w->chunk.len;
         if ((rc = emit_page(w, PAGE_DATA, (int32_t)(hi - lo), enc, &unc, &comp)) < 0) return rc;
+        if ((rc = page_record(w, c, lo, hi, off, w->chunk.len - off, &ci_ok)) < 0) return rc;
         lo = hi;
     }
     encs |= 1u << PQ_ENC_RLE; /* level encoding named in every data page */
@@ -644,6 +817,9 @@ static int write_chunk(struct pq_writer *w, struct wcol *c, struct pm_column *m)
     }
     m->data_page_offset = (int64_t)w->pos;
     if ((rc = sink_write(w, w->chunk.ptr, w->chunk.len)) < 0) return rc;
+    m->oi_offset = m->ci_offset = -1;
+    if (!w->no_page_index && (rc = chunk_index(w, c->type, m->data_page_offset, ci_ok, m)) < 0)
+        return rc;
     static const int32_t ptype[] = {PT_INT64,  PT_INT64,   PT_INT64,
                                     PT_DOUBLE, PT_BOOLEAN, PT_BYTE_ARRAY};
     m->type = ptype[c->type];
@@ -820,9 +996,29 @@ static void schema_for(const struct wcol *c, int time_utc, struct pm_schema_el *
     }
 }
 
+/* Writes the ColumnIndexes, then the OffsetIndexes, of every chunk, and
+ * makes their offsets absolute. */
+static int write_page_index(struct pq_writer *w)
+{
+    int rc;
+    uint64_t ci_base = w->pos;
+    if ((rc = sink_write(w, w->ci_blob.ptr, w->ci_blob.len)) < 0) return rc;
+    uint64_t oi_base = w->pos;
+    if ((rc = sink_write(w, w->oi_blob.ptr, w->oi_blob.len)) < 0) return rc;
+    for (size_t g = 0; g < w->nrgs; g++) {
+        for (size_t c = 0; c < w->rgs[g].ncols; c++) {
+            struct pm_column *m = &w->rgs[g].cols[c];
+            if (m->ci_offset >= 0) m->ci_offset += (int64_t)ci_base;
+            if (m->oi_offset >= 0) m->oi_offset += (int64_t)oi_base;
+        }
+    }
+    return 0;
+}
+
 static int write_footer(struct pq_writer *w)
 {
     int rc;
+    if ((rc = write_page_index(w)) < 0) return rc;
     struct pm_file f = {0};
     struct sl_buf foot;
     sl_buf_init(&foot, PQ_MAX_FOOTER);

@@ -16,24 +16,35 @@ struct engine;
  * rows, or when the buffer is over half its limit, or when forced. */
 #define PERSIST_IDLE_NS  (10LL * 1000000000LL)
 #define PERSIST_MAX_ROWS 1000000
-/* Background compaction merges a partition once it has this many files. */
+/* Background compaction merges an hour window once it has this many files. */
 #define COMPACT_MIN_FILES 4
 /* One compaction step merges at most this many files, whose decoded row
  * groups (estimated) fit COMPACT_MEM_BUDGET; files of COMPACT_FULL_BYTES or
  * more are left alone (a partition then holds few full files plus a tail
  * that the next steps merge). */
-#define COMPACT_MAX_FILES  16
+#define COMPACT_MAX_FILES  64
 #define COMPACT_MEM_BUDGET ((size_t)256 << 20)
 #define COMPACT_FULL_BYTES ((uint64_t)512 << 20)
+/* Roll-up (compact.c): a day window lying wholly before now minus
+ * COMPACT_DAY_GRACE_NS has all its files (hour files, an earlier day file)
+ * merged into one day file; a 30-day window (epoch-aligned) lying wholly
+ * before now minus COMPACT_MONTH_GRACE_NS, all of its files into one. */
+#define COMPACT_DAY_NS         (86400LL * 1000000000LL)
+#define COMPACT_DAY_GRACE_NS   (3600LL * 1000000000LL)
+#define COMPACT_MONTH_NS       (30 * COMPACT_DAY_NS)
+#define COMPACT_MONTH_GRACE_NS COMPACT_DAY_NS
 /* Rows per Parquet row group of data files. */
 #define STORAGE_ROW_GROUP_ROWS 262144
+#define STORAGE_PAGE_ROWS      8192 /* rows per data page: the unit of selective reads */
 
 /* Persists buffered partitions (all of them when force), then trims the WAL. */
 int storage_persist(struct engine *e, int force);
 /* Drops expired files (storage_enforce_retention), then merges the files of
- * every partition that has at least min_files (>= 2) of them, in bounded
- * steps (compact.c: at most COMPACT_MAX_FILES adjacent files per step, full
- * files left alone) until fewer than min_files remain. Returns 0 or an error. */
+ * every window that needs it: an hour window with at least min_files (>= 2)
+ * files, a rolled-up day or 30-day window (see above) with two or more, in
+ * bounded steps (compact.c: at most COMPACT_MAX_FILES files adjacent in seq
+ * order per step, full files left alone) until nothing is left to merge.
+ * Returns 0 or an error. */
 int storage_compact(struct engine *e, size_t min_files);
 /* Unregisters and deletes files wholly older than each database's retention. */
 int storage_enforce_retention(struct engine *e, int64_t now_ns);

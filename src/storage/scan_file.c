@@ -1,7 +1,9 @@
 /*
  * scan_file.c — loading the wanted rows of one Parquet file for a scan
- * (scan.h): row groups pruned by statistics, rows by time range and tag
- * filters, only the kept rows copied into a columnar source.
+ * (scan.h): row groups pruned by statistics, rows selected by tag filters and
+ * time range with the reader's selective calls (only pages that can hold
+ * wanted rows are read, decompressed and decoded), and only the selected
+ * rows of the needed columns read into a columnar source.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,43 +58,25 @@ static int rg_wanted(struct pq_reader *r, size_t rg, const long *map, const stru
     return 1;
 }
 
-/* Whether row i of the decoded filter columns fb[] (one per o->tags entry)
- * passes every tag filter. */
-static int rg_row_matches(const struct pq_column_buf *fb, size_t i, const struct scan_opts *o)
+/* Copies the compacted values of b (rows of the selection, in order) into
+ * column col at rows base.. (strings point into b, which the caller then
+ * keeps). */
+static void copy_compacted(struct buf_col *col, const struct pq_column_buf *b, size_t base)
 {
-    for (size_t k = 0; k < o->ntags; k++) {
-        const struct scan_tag_filter *tf = &o->tags[k];
-        if (fb[k].valid && !fb[k].valid[i]) return 0;
-        const struct pq_str *ps = &((const struct pq_str *)fb[k].values)[i];
-        int any = 0;
-        for (size_t v = 0; v < tf->nvals && !any; v++)
-            any = tf->vals[v].len == ps->len && memcmp(tf->vals[v].ptr, ps->ptr, ps->len) == 0;
-        if (!any) return 0;
-    }
-    return 1;
-}
-
-/* Copies rows sel[0..m) of the decoded chunk b into column col at rows
- * base.. (strings point into b, which the caller then keeps). */
-static void copy_selected(struct buf_col *col, const struct pq_column_buf *b, const uint32_t *sel,
-                          size_t m, size_t base)
-{
-    for (size_t j = 0; j < m; j++) {
-        size_t i = sel[j];
-        col->valid[base + j] = !b->valid || b->valid[i];
-        if (!col->valid[base + j]) continue;
-        switch (col->type) {
-        case LP_FLOAT: col->v.f[base + j] = ((const double *)b->values)[i]; break;
-        case LP_INTEGER: col->v.i[base + j] = ((const int64_t *)b->values)[i]; break;
-        case LP_UNSIGNED: col->v.u[base + j] = ((const uint64_t *)b->values)[i]; break;
-        case LP_BOOLEAN: col->v.b[base + j] = ((const uint8_t *)b->values)[i]; break;
-        case LP_STRING: {
-            const struct pq_str *ps = &((const struct pq_str *)b->values)[i];
-            col->v.s[base + j].ptr = (char *)ps->ptr;
-            col->v.s[base + j].len = ps->len;
-            break;
+    size_t m = b->nrows;
+    if (b->valid)
+        memcpy(col->valid + base, b->valid, m);
+    else
+        memset(col->valid + base, 1, m);
+    if (col->type == LP_STRING) {
+        const struct pq_str *ps = b->values;
+        for (size_t j = 0; j < m; j++) {
+            col->v.s[base + j].ptr = (char *)ps[j].ptr;
+            col->v.s[base + j].len = ps[j].len;
         }
-        }
+    } else {
+        size_t es = scan_ctype_size(col->type);
+        memcpy((uint8_t *)col->v.f + base * es, b->values, m * es);
     }
 }
 
@@ -115,96 +99,116 @@ static int keep_or_release(struct source *s, const struct buf_col *col, struct p
     return 0;
 }
 
-/* The wanted rows of one row group: the pass that selects them keeps the
- * decoded time and filter columns for the pass that copies. */
+/* The wanted rows of one row group. */
 struct rg_sel {
     size_t rg, n, m;
     uint32_t *sel; /* m row indexes within the row group */
-    struct pq_column_buf tb;
-    struct pq_column_buf *fb; /* one per o->tags entry */
 };
 
-static void rg_sel_release(struct rg_sel *g, size_t nf)
+static void rg_sel_release(struct rg_sel *g)
 {
-    pq_column_buf_release(&g->tb);
-    for (size_t k = 0; g->fb && k < nf; k++)
-        pq_column_buf_release(&g->fb[k]);
-    sl_free(g->fb);
     sl_free(g->sel);
     memset(g, 0, sizeof(*g));
 }
 
-/* Selects the rows of row group g->rg (g->n rows) inside the time range that
- * pass the tag filters: the filtered tag columns are decoded first and the
- * time column only if some row passes. Sets g->m (0: nothing wanted) and
+/* Selects the rows of row group g->rg (g->n rows) that pass the tag filters
+ * and lie inside the time range: each tag filter narrows the selection of
+ * the previous one (pq_reader_filter_str reads only the pages that can
+ * match), then the time range (pq_reader_filter_i64; not needed when the
+ * row group's statistics lie inside it). Sets g->m (0: nothing wanted) and
  * *tag_pruned (no row passes the tag filters). */
 static int rg_select(struct pq_reader *r, const long *map, const struct scan_opts *o,
                      struct rg_sel *g, int *tag_pruned)
 {
-    size_t n = g->n, nf = o->ntags, m = 0, tag_ok = 0;
-    g->tb = (struct pq_column_buf)PQ_COLUMN_BUF_INIT;
-    g->fb = sl_calloc(nf + 1, sizeof(*g->fb));
+    size_t n = g->n, nin = 0, nout = 0;
+    int rc = 0, have = 0;
+    uint32_t *tmp = sl_malloc((n ? n : 1) * sizeof(*tmp));
+    struct pq_str *vals = NULL;
+    size_t vals_cap = 0;
     g->sel = sl_malloc((n ? n : 1) * sizeof(*g->sel));
     g->m = 0;
     *tag_pruned = 0;
-    if (!g->fb || !g->sel) return SL_ENOMEM;
-    for (size_t k = 0; k < nf; k++)
-        g->fb[k] = (struct pq_column_buf)PQ_COLUMN_BUF_INIT;
-    int rc;
-    for (size_t k = 0; k < nf; k++) {
-        if ((rc = pq_reader_read_column(r, g->rg, (size_t)map[o->tags[k].col], &g->fb[k])) < 0)
-            return rc;
-        if (g->fb[k].nrows != n || g->fb[k].type != PQ_STRING || (n && !g->fb[k].values))
-            return SL_ECORRUPT;
+    if (!tmp || !g->sel) {
+        rc = SL_ENOMEM;
+        goto out;
     }
-    if (nf) {
-        for (size_t i = 0; i < n; i++)
-            if (rg_row_matches(g->fb, i, o)) g->sel[tag_ok++] = (uint32_t)i;
-        if (!tag_ok) {
+    for (size_t k = 0; k < o->ntags; k++) {
+        const struct scan_tag_filter *tf = &o->tags[k];
+        if (tf->nvals > vals_cap) {
+            struct pq_str *nv = sl_realloc(vals, tf->nvals * sizeof(*nv));
+            if (!nv) {
+                rc = SL_ENOMEM;
+                goto out;
+            }
+            vals = nv;
+            vals_cap = tf->nvals;
+        }
+        size_t nv = 0;
+        for (size_t v = 0; v < tf->nvals; v++)
+            if (tf->vals[v].len <= UINT32_MAX) /* longer values match nothing */
+                vals[nv++] = (struct pq_str){tf->vals[v].ptr, (uint32_t)tf->vals[v].len};
+        rc = pq_reader_filter_str(r, g->rg, (size_t)map[tf->col], vals, nv, have ? g->sel : NULL,
+                                  nin, tmp, &nout);
+        if (rc < 0) goto out;
+        uint32_t *x = g->sel;
+        g->sel = tmp;
+        tmp = x;
+        nin = nout;
+        have = 1;
+        if (nin == 0) {
             *tag_pruned = 1;
-            return 0;
+            goto out;
         }
     }
-    if ((rc = pq_reader_read_column(r, g->rg, (size_t)map[0], &g->tb)) < 0) return rc;
-    if (g->tb.nrows != n || (n && !g->tb.values)) return SL_ECORRUPT;
-    const int64_t *tv = g->tb.values;
-    if (nf) {
-        for (size_t j = 0; j < tag_ok; j++)
-            if (tv[g->sel[j]] >= o->min_time && tv[g->sel[j]] <= o->max_time)
-                g->sel[m++] = g->sel[j];
-    } else {
+    struct pq_stats st;
+    int inside = pq_reader_stats(r, g->rg, (size_t)map[0], &st) == 0 && st.has_minmax &&
+                 st.has_null_count && st.null_count == 0 && st.min.i >= o->min_time &&
+                 st.max.i <= o->max_time;
+    if (!inside) {
+        rc = pq_reader_filter_i64(r, g->rg, (size_t)map[0], o->min_time, o->max_time,
+                                  have ? g->sel : NULL, nin, tmp, &nout);
+        if (rc < 0) goto out;
+        uint32_t *x = g->sel;
+        g->sel = tmp;
+        tmp = x;
+        nin = nout;
+    } else if (!have) {
         for (size_t i = 0; i < n; i++)
-            if (tv[i] >= o->min_time && tv[i] <= o->max_time) g->sel[m++] = (uint32_t)i;
+            g->sel[i] = (uint32_t)i;
+        nin = n;
     }
-    g->m = m;
-    return 0;
+    g->m = nin;
+out:
+    sl_free(tmp);
+    sl_free(vals);
+    return rc;
 }
 
-/* Copies the selected rows of g into s at rows base.., decoding the columns
- * not decoded by rg_select. */
+/* Reads the selected rows of g (only the pages that hold them) into s at
+ * rows base... */
 static int rg_copy(struct pq_reader *r, const long *map, const struct cat_table *t,
-                   const struct scan_opts *o, struct rg_sel *g, struct source *s, size_t base)
+                   struct rg_sel *g, struct source *s, size_t base)
 {
-    int rc = 0;
-    const int64_t *tv = g->tb.values;
-    for (size_t j = 0; j < g->m; j++)
-        s->time[base + j] = tv[g->sel[j]];
-    for (size_t c = 1; c < t->ncols && rc == 0; c++) {
+    int rc;
+    struct pq_column_buf b = PQ_COLUMN_BUF_INIT;
+    if ((rc = pq_reader_read_rows(r, g->rg, (size_t)map[0], g->sel, g->m, &b)) < 0) return rc;
+    if (b.nrows != g->m || b.type != PQ_TIME_NS || (b.valid && b.null_count)) {
+        pq_column_buf_release(&b);
+        return SL_ECORRUPT;
+    }
+    memcpy(s->time + base, b.values, g->m * sizeof(*s->time));
+    pq_column_buf_release(&b);
+    for (size_t c = 1; c < t->ncols; c++) {
         if (map[c] < 0) continue;
         struct buf_col *col = &s->cols[c];
-        struct pq_column_buf b = PQ_COLUMN_BUF_INIT, *src = &b;
-        for (size_t k = 0; k < o->ntags && src == &b; k++)
-            if (o->tags[k].col == c && g->fb[k].values) src = &g->fb[k];
-        if (src == &b) {
-            if ((rc = pq_reader_read_column(r, g->rg, (size_t)map[c], &b)) < 0) break;
-            if (b.nrows != g->n || (g->n && !b.values)) {
-                pq_column_buf_release(&b);
-                rc = SL_ECORRUPT;
-                break;
-            }
+        if ((rc = pq_reader_read_rows(r, g->rg, (size_t)map[c], g->sel, g->m, &b)) < 0) break;
+        if (b.nrows != g->m) {
+            pq_column_buf_release(&b);
+            rc = SL_ECORRUPT;
+            break;
         }
-        copy_selected(col, src, g->sel, g->m, base);
-        rc = keep_or_release(s, col, src);
+        copy_compacted(col, &b, base);
+        if ((rc = keep_or_release(s, col, &b)) < 0) break;
     }
     return rc;
 }
@@ -225,7 +229,7 @@ int scan_load_file(struct engine *e, struct cat_table *t, const struct cat_file 
         sl_error("scan", "cannot read %s: %s", path, err);
         return rc;
     }
-    size_t ncols = t->ncols, nf = o->ntags;
+    size_t ncols = t->ncols;
     size_t total = (size_t)pq_reader_num_rows(r), nrg = pq_reader_num_row_groups(r);
     long *map = sl_malloc((ncols ? ncols : 1) * sizeof(*map)); /* catalog col -> file col */
     struct rg_sel *gs = sl_calloc(nrg ? nrg : 1, sizeof(*gs));
@@ -275,7 +279,7 @@ int scan_load_file(struct engine *e, struct cat_table *t, const struct cat_file 
             kept += g->m;
             ng++;
         } else {
-            rg_sel_release(g, nf);
+            rg_sel_release(g);
         }
     }
     /* pass 2: columns sized to the rows kept */
@@ -298,9 +302,9 @@ int scan_load_file(struct engine *e, struct cat_table *t, const struct cat_file 
     }
     size_t base = 0;
     for (size_t i = 0; i < ng; i++) {
-        if ((rc = rg_copy(r, map, t, o, &gs[i], s, base)) < 0) goto rg_fail;
+        if ((rc = rg_copy(r, map, t, &gs[i], s, base)) < 0) goto rg_fail;
         base += gs[i].m;
-        rg_sel_release(&gs[i], nf);
+        rg_sel_release(&gs[i]);
     }
     s->nrows = base;
     stats->rows_loaded += base; /* only rows in range that pass the tag filters */
@@ -309,7 +313,7 @@ rg_fail:
     sl_error("scan", "%s: %s", path, rc == SL_ENOMEM ? "out of memory" : pq_reader_errmsg(r));
 out:
     for (size_t i = 0; gs && i <= ng && i < nrg; i++)
-        rg_sel_release(&gs[i], nf);
+        rg_sel_release(&gs[i]);
     sl_free(gs);
     sl_free(map);
     pq_reader_close(r);

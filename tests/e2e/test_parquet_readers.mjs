@@ -5,14 +5,15 @@
 // several pages) with each codec. DuckDB (@duckdb/node-api) and hyparquet read
 // the files; this test recomputes the expected rows from the formulas in
 // src/cli/parquet_cmd.c (gen_row) and asserts exact values and types, plus
-// the row-group statistics DuckDB sees and a statistics-driven filter.
+// the row-group statistics DuckDB sees and a statistics-driven filter, and
+// the page index (OffsetIndex / ColumnIndex) as hyparquet decodes it.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { parquetReadObjects, parquetMetadata } from 'hyparquet';
+import { parquetReadObjects, parquetMetadata, readColumnIndex, readOffsetIndex } from 'hyparquet';
 import { asyncBufferFromFile } from 'hyparquet/src/node.js';
 
 const bin = process.env.SLUICE_BIN;
@@ -157,6 +158,45 @@ try {
     });
     compareRows(`hyparquet ${codec}`, got);
     console.log(`ok hyparquet ${codec}`);
+  }
+
+  // ---- page index (OffsetIndex + ColumnIndex), as hyparquet decodes it ----
+  // parquet-gen writes 128-row pages: every chunk lists its data pages, and
+  // the ColumnIndex min/max/null counts match the rows of each page.
+  {
+    const buf = await (await asyncBufferFromFile(files.none)).slice(0);
+    const md = parquetMetadata(buf);
+    const PAGE = 128;
+    for (let g = 0; g < md.row_groups.length; g++) {
+      const rgRows = Number(md.row_groups[g].num_rows);
+      for (const [c, col] of md.row_groups[g].columns.entries()) {
+        const name = col.meta_data.path_in_schema[0];
+        assert.ok(col.offset_index_length > 0, `offset index rg ${g} ${name}`);
+        const oi = readOffsetIndex({ view: new DataView(buf, Number(col.offset_index_offset),
+          col.offset_index_length), offset: 0 });
+        const locs = oi.page_locations;
+        assert.equal(locs.length, Math.ceil(rgRows / PAGE), `pages rg ${g} ${name}`);
+        locs.forEach((l, i) => assert.equal(Number(l.first_row_index), i * PAGE));
+        assert.equal(Number(locs[0].offset), Number(col.meta_data.data_page_offset));
+        for (let i = 1; i < locs.length; i++)
+          assert.equal(Number(locs[i].offset), Number(locs[i - 1].offset) + locs[i - 1].compressed_page_size);
+        if (name !== 'count') continue;
+        assert.ok(col.column_index_length > 0, `column index rg ${g}`);
+        const ci = readColumnIndex({ view: new DataView(buf, Number(col.column_index_offset),
+          col.column_index_length), offset: 0 }, md.schema[c + 1]);
+        for (let i = 0; i < locs.length; i++) {
+          const lo = g * RG + i * PAGE, hi = Math.min(g * RG + rgRows, lo + PAGE);
+          const vals = expected.slice(lo, hi).map((r) => r.count);
+          const nn = vals.filter((v) => v !== null);
+          assert.equal(Number(ci.null_counts[i]), vals.length - nn.length, `null count page ${i}`);
+          assert.equal(ci.null_pages[i], nn.length === 0);
+          if (!nn.length) continue;
+          assert.equal(BigInt(ci.min_values[i]), nn.reduce((a, b) => (b < a ? b : a)), `min page ${i}`);
+          assert.equal(BigInt(ci.max_values[i]), nn.reduce((a, b) => (b > a ? b : a)), `max page ${i}`);
+        }
+      }
+    }
+    console.log('ok page index (hyparquet)');
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
