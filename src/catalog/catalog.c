@@ -144,6 +144,7 @@ static int files_insert(struct cat_table *t, const struct cat_file *f)
     memmove(t->files + pos + 1, t->files + pos, (t->nfiles - pos) * sizeof(*fs));
     t->files[pos] = *f;
     t->files[pos].path = path;
+    if (t->files[pos].part_len <= 0) t->files[pos].part_len = CAT_DEFAULT_PART_LEN;
     t->nfiles++;
     if (f->seq >= t->next_seq) t->next_seq = f->seq + 1;
     return 0;
@@ -209,13 +210,15 @@ int catalog_table_files_add(struct catalog *c, struct cat_table *t, const struct
     if (old_n) memcpy(old, t->files, old_n * sizeof(*old));
     int rc = 0;
     size_t added = 0;
-    for (; added < n && rc == 0; added++) rc = files_insert(t, &f[added]);
+    for (; added < n && rc == 0; added++)
+        rc = files_insert(t, &f[added]);
     if (rc == 0) rc = catalog_persist(c);
     if (rc < 0) {
         /* drop the copies made by files_insert (paths not in the old list) */
         for (size_t i = 0; i < t->nfiles; i++) {
             int was_old = 0;
-            for (size_t k = 0; k < old_n && !was_old; k++) was_old = t->files[i].path == old[k].path;
+            for (size_t k = 0; k < old_n && !was_old; k++)
+                was_old = t->files[i].path == old[k].path;
             if (!was_old) sl_free(t->files[i].path);
         }
         if (old_n) memcpy(t->files, old, old_n * sizeof(*old));
@@ -350,6 +353,7 @@ int catalog_persist(struct catalog *c)
                 json_t *jf = json_object();
                 json_object_set_new(jf, "path", json_string(f->path));
                 json_object_set_new(jf, "part_start", json_integer(f->part_start));
+                json_object_set_new(jf, "part_len", json_integer(f->part_len));
                 json_object_set_new(jf, "min_time", json_integer(f->min_time));
                 json_object_set_new(jf, "max_time", json_integer(f->max_time));
                 json_object_set_new(jf, "rows", json_integer((json_int_t)f->rows));
@@ -438,6 +442,8 @@ static int load_table(struct cat_db *d, json_t *jt, char *err, size_t errlen)
         struct cat_file f = {
             .path = (char *)path,
             .part_start = json_integer_value(json_object_get(jf, "part_start")),
+            /* absent in older catalogs: 0, which files_insert makes one hour */
+            .part_len = json_integer_value(json_object_get(jf, "part_len")),
             .min_time = json_integer_value(json_object_get(jf, "min_time")),
             .max_time = json_integer_value(json_object_get(jf, "max_time")),
             .rows = (uint64_t)json_integer_value(json_object_get(jf, "rows")),

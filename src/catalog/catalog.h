@@ -39,10 +39,17 @@ struct cat_column {
     enum lp_type type; /* fields only */
 };
 
-/* A Parquet file of a table (path relative to the data directory). */
+/* The time window of a file without an explicit length (catalogs written
+ * before windows had lengths): one hour, the buffer's partition. */
+#define CAT_DEFAULT_PART_LEN (3600LL * 1000000000LL)
+
+/* A Parquet file of a table (path relative to the data directory). Its rows
+ * lie in the window [part_start, part_start + part_len): an hour for files
+ * written by persistence, a day or longer for rolled-up files (compact.c). */
 struct cat_file {
     char *path;
-    int64_t part_start; /* partition window start (ns) */
+    int64_t part_start; /* window start (ns) */
+    int64_t part_len;   /* window length (ns); 0 when registering = one hour */
     int64_t min_time, max_time;
     uint64_t rows, bytes;
     uint64_t max_lsn; /* newest WAL record whose rows it holds */

@@ -1,6 +1,7 @@
 /*
- * compact.c — compaction: merging the Parquet files of one time partition
- * into one, as a streaming k-way merge with bounded memory.
+ * compact.c — compaction: merging the Parquet files of one time window
+ * into one (rolling cold hours up into day and 30-day windows), as a
+ * streaming k-way merge with bounded memory.
  *
  * Inputs are data files, each sorted by series key then time (persistence
  * writes them so, and so does this merge). A cursor per input holds one
@@ -16,15 +17,23 @@
  * thus one decoded row group per input plus one row group being written,
  * whatever the size of the partition.
  *
- * Selection (bounded file count whatever the write pattern): a partition is
- * compacted once it has COMPACT_MIN_FILES files (or on request). Files are
- * taken in seq order; "full" files (>= COMPACT_FULL_BYTES) are left alone;
- * a run of adjacent non-full files, at most COMPACT_MAX_FILES long and within
- * COMPACT_MEM_BUDGET of estimated decoded row groups, is merged, and steps
- * repeat until the partition has fewer than the minimum files or no run of
- * two remains. Only adjacent files (in seq order) are merged, and the merged
- * file takes the largest seq of its inputs, so "newer file wins" stays true
- * against every file left out of the merge.
+ * Windows and roll-up (bounded file count whatever the write pattern): each
+ * file has a target window, its own (an hour as persisted) or, once a larger
+ * tier window around it lies wholly before now minus the tier's grace
+ * period, that window (a day after COMPACT_DAY_GRACE_NS, a 30-day period
+ * after COMPACT_MONTH_GRACE_NS; epoch-aligned, so windows nest). Files whose
+ * target windows overlap make one compaction window; an hour window is
+ * compacted once it has min_files files, a rolled-up window once it has
+ * two. Late writes into a rolled-up window arrive as hour files with larger
+ * seqs; the next compaction folds them in. Within a window, files are taken
+ * in seq order; "full" files (>= COMPACT_FULL_BYTES) are left alone; a run
+ * of files adjacent in seq order, at most COMPACT_MAX_FILES long and within
+ * COMPACT_MEM_BUDGET of estimated decoded row groups, is merged into one
+ * file whose window is the compaction window, and steps repeat until no run
+ * of two remains. Only adjacent files (in seq order among the window's
+ * files; files outside it cannot overlap it in time) are merged, and the
+ * merged file takes the largest seq of its inputs, so "newer file wins"
+ * stays true against every file left out of the merge.
  *
  * Expired data: storage_compact first drops the files wholly older than the
  * database's retention period, and the merge leaves out expired rows.
@@ -46,6 +55,7 @@
 
 #include "common/arena.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
@@ -433,7 +443,37 @@ out:
     return rc;
 }
 
-/* ---- choosing and merging files of a partition ---- */
+/* ---- choosing and merging files of a window ---- */
+
+static int64_t floor_to(int64_t t, int64_t len)
+{
+    return t - (((t % len) + len) % len);
+}
+
+static int64_t win_end(int64_t start, int64_t len)
+{
+    return start > INT64_MAX - len ? INT64_MAX : start + len;
+}
+
+/* The window file f belongs in at time now: its own, or the roll-up tier
+ * window around it once that window lies wholly before now minus the tier's
+ * grace period (a day, then a 30-day window; epoch-aligned, so they nest). */
+static void target_window(const struct cat_file *f, int64_t now, int64_t *ws, int64_t *we)
+{
+    static const int64_t len[] = {COMPACT_DAY_NS, COMPACT_MONTH_NS};
+    static const int64_t grace[] = {COMPACT_DAY_GRACE_NS, COMPACT_MONTH_GRACE_NS};
+    int64_t flen = f->part_len > 0 ? f->part_len : CAT_DEFAULT_PART_LEN;
+    *ws = f->part_start;
+    *we = win_end(f->part_start, flen);
+    for (size_t k = 0; k < 2; k++) {
+        if (*we - *ws >= len[k]) continue;
+        int64_t s = floor_to(f->part_start, len[k]), e = win_end(s, len[k]);
+        if (e > INT64_MIN + grace[k] && e <= now - grace[k] && s <= *ws && e >= *we) {
+            *ws = s;
+            *we = e;
+        }
+    }
+}
 
 /* Estimated bytes of one decoded row group of a file. */
 static size_t rg_mem(const struct cat_file *f, size_t ncols)
@@ -442,28 +482,52 @@ static size_t rg_mem(const struct cat_file *f, size_t ncols)
     return (size_t)rows * (ncols * 17 + 64);
 }
 
-/* Picks the next run of files of partition part_start to merge: indexes
- * [*lo, *hi) into t->files. Returns 0 when none. Catalog lock held. */
-static int pick_run(const struct cat_table *t, int64_t part_start, size_t min_files, size_t *lo,
-                    size_t *hi)
+static int idx_seq_cmp(const void *a, const void *b, void *arg)
 {
-    size_t first = t->nfiles, cnt = 0;
-    for (size_t i = 0; i < t->nfiles; i++)
-        if (t->files[i].part_start == part_start) {
-            if (first == t->nfiles) first = i;
-            cnt++;
-        }
-    if (cnt < min_files || cnt < 2) return 0;
-    size_t end = first + cnt; /* files are sorted by (part_start, seq) */
+    const struct cat_table *t = arg;
+    uint32_t x = t->files[*(const size_t *)a].seq, y = t->files[*(const size_t *)b].seq;
+    return x < y ? -1 : x > y;
+}
+
+/* The files of window [ws, we) (those whose target window overlaps it), by
+ * seq; returns their number (idx has t->nfiles entries). Catalog lock held. */
+static size_t window_files(const struct cat_table *t, int64_t ws, int64_t we, int64_t now,
+                           size_t *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nfiles; i++) {
+        int64_t s, e;
+        target_window(&t->files[i], now, &s, &e);
+        if (s < we && e > ws) idx[n++] = i;
+    }
+    qsort_r(idx, n, sizeof(*idx), idx_seq_cmp, (void *)t);
+    return n;
+}
+
+/* Picks the next run of files of window [ws, we) to merge: a run of files
+ * adjacent in seq order among the window's files (so that the merged file,
+ * taking the largest seq of the run, is still older than every file after
+ * it and newer than every file before it). The run's indexes into t->files
+ * go to run[], their number to *nrun. Returns 0 when there is nothing to do.
+ * A rolled-up window (longer than an hour) is merged once it holds two
+ * files, an hour window once it holds min_files. Catalog lock held. */
+static int pick_run(const struct cat_table *t, int64_t ws, int64_t we, int64_t now,
+                    size_t min_files, size_t *run, size_t *nrun)
+{
+    size_t *idx = sl_malloc((t->nfiles ? t->nfiles : 1) * sizeof(*idx));
+    if (!idx) return 0;
+    size_t cnt = window_files(t, ws, we, now, idx);
+    size_t need = we - ws > CAT_DEFAULT_PART_LEN ? 2 : min_files;
     size_t best_lo = 0, best_n = 0;
-    for (size_t i = first; i < end;) {
-        if (t->files[i].bytes >= COMPACT_FULL_BYTES) {
+    for (size_t i = 0; cnt >= need && cnt >= 2 && i < cnt;) {
+        if (t->files[idx[i]].bytes >= COMPACT_FULL_BYTES) {
             i++;
             continue;
         }
         size_t j = i, mem = 0;
-        while (j < end && j - i < COMPACT_MAX_FILES && t->files[j].bytes < COMPACT_FULL_BYTES) {
-            size_t add = rg_mem(&t->files[j], t->ncols);
+        while (j < cnt && j - i < COMPACT_MAX_FILES &&
+               t->files[idx[j]].bytes < COMPACT_FULL_BYTES) {
+            size_t add = rg_mem(&t->files[idx[j]], t->ncols);
             if (j > i + 1 && mem + add > COMPACT_MEM_BUDGET) break;
             mem += add;
             j++;
@@ -474,28 +538,28 @@ static int pick_run(const struct cat_table *t, int64_t part_start, size_t min_fi
         }
         i = j;
     }
-    if (best_n < 2) return 0;
-    *lo = best_lo;
-    *hi = best_lo + best_n;
-    return 1;
+    if (best_n >= 2) memcpy(run, idx + best_lo, best_n * sizeof(*run));
+    sl_free(idx);
+    *nrun = best_n;
+    return best_n >= 2;
 }
 
-/* One merge step in a partition; returns 1 when files were merged, 0 when
- * there was nothing to do, or an error. */
-static int compact_step(struct engine *e, struct cat_db *db, struct cat_table *t,
-                        int64_t part_start, size_t min_files)
+/* One merge step in window [ws, we); returns 1 when files were merged, 0
+ * when there was nothing to do, or an error. The merged file's window is
+ * [ws, we). */
+static int compact_step(struct engine *e, struct cat_db *db, struct cat_table *t, int64_t ws,
+                        int64_t we, int64_t now, size_t min_files)
 {
     catalog_rdlock(e->catalog);
-    size_t lo, hi;
-    if (t->deleted || db->deleted || !pick_run(t, part_start, min_files, &lo, &hi)) {
+    size_t run[COMPACT_MAX_FILES], nf = 0;
+    if (t->deleted || db->deleted || !pick_run(t, ws, we, now, min_files, run, &nf)) {
         catalog_unlock(e->catalog);
         return 0;
     }
-    size_t nf = hi - lo, ncols = t->ncols;
+    size_t ncols = t->ncols;
     uint32_t drop[COMPACT_MAX_FILES];
     struct merge_input in[COMPACT_MAX_FILES];
     char *paths[COMPACT_MAX_FILES] = {0};
-    char *rels[COMPACT_MAX_FILES] = {0};
     struct store_col *cols = sl_calloc(ncols, sizeof(*cols));
     char *dbname = sl_strdup(db->name), *tname = sl_strdup(t->name);
     uint64_t max_lsn = 0;
@@ -506,7 +570,7 @@ static int compact_step(struct engine *e, struct cat_db *db, struct cat_table *t
         if (!cols[i].name) rc = SL_ENOMEM;
     }
     for (size_t i = 0; i < nf && rc == 0; i++) {
-        const struct cat_file *f = &t->files[lo + i];
+        const struct cat_file *f = &t->files[run[i]];
         drop[i] = f->seq;
         if (f->seq > seq) seq = f->seq;
         if (f->max_lsn > max_lsn) max_lsn = f->max_lsn;
@@ -514,8 +578,7 @@ static int compact_step(struct engine *e, struct cat_db *db, struct cat_table *t
         sl_buf_init(&p, 0);
         if (sl_buf_addf(&p, "%s/%s", e->data_dir, f->path) < 0) rc = SL_ENOMEM;
         paths[i] = p.ptr;
-        rels[i] = sl_strdup(f->path);
-        if (!paths[i] || !rels[i]) rc = SL_ENOMEM;
+        if (!paths[i]) rc = SL_ENOMEM;
         in[i] = (struct merge_input){paths[i], f->seq};
     }
     /* the file name takes a fresh number; the catalog seq is the newest input's */
@@ -527,16 +590,23 @@ static int compact_step(struct engine *e, struct cat_db *db, struct cat_table *t
     sl_buf_init(&rel, 0);
     char abs[4200] = "";
     struct merge_result mr = {0};
-    if (rc == 0) rc = storage_file_relpath(dbname, tname, part_start, name_seq, &rel);
+    if (rc == 0) rc = storage_file_relpath(dbname, tname, ws, name_seq, &rel);
     if (rc == 0) {
         snprintf(abs, sizeof(abs), "%s/%s", e->data_dir, rel.ptr);
-        rc = storage_merge_files(dbname, tname, cols, ncols, in, nf, cut, abs, &mr);
+        /* a new window's directory (its first day) may not exist yet */
+        char dir[4200];
+        snprintf(dir, sizeof(dir), "%s", abs);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        rc = sl_mkdirs(dir, 0);
     }
+    if (rc == 0) rc = storage_merge_files(dbname, tname, cols, ncols, in, nf, cut, abs, &mr);
     if (rc == 0) {
         struct stat st;
         struct cat_file f = {
             .path = rel.ptr,
-            .part_start = part_start,
+            .part_start = ws,
+            .part_len = we - ws,
             .min_time = mr.min_time,
             .max_time = mr.max_time,
             .rows = mr.rows,
@@ -563,10 +633,8 @@ static int compact_step(struct engine *e, struct cat_db *db, struct cat_table *t
     } else {
         rc = 0;
     }
-    for (size_t i = 0; i < nf; i++) {
+    for (size_t i = 0; i < nf; i++)
         sl_free(paths[i]);
-        sl_free(rels[i]);
-    }
     for (size_t i = 0; cols && i < ncols; i++)
         sl_free(cols[i].name);
     sl_free(cols);
@@ -576,16 +644,62 @@ static int compact_step(struct engine *e, struct cat_db *db, struct cat_table *t
     return rc;
 }
 
-/* Compacts one partition until it has fewer than min_files files or no
- * mergeable run is left. */
-static int compact_partition(struct engine *e, struct cat_db *db, struct cat_table *t,
-                             int64_t part_start, size_t min_files)
+/* Compacts one window until no mergeable run is left. */
+static int compact_window(struct engine *e, struct cat_db *db, struct cat_table *t, int64_t ws,
+                          int64_t we, int64_t now, size_t min_files)
 {
     for (int steps = 0; steps < 1000; steps++) {
-        int rc = compact_step(e, db, t, part_start, min_files);
+        int rc = compact_step(e, db, t, ws, we, now, min_files);
         if (rc <= 0) return rc;
     }
     return 0;
+}
+
+struct cjob {
+    struct cat_db *db;
+    struct cat_table *t;
+    int64_t ws, we;
+};
+
+static int win_cmp(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* Adds the windows of table t that have work to *jobs: the target windows
+ * of its files, overlapping ones joined. Catalog lock held. */
+static int table_jobs(struct cat_db *d, struct cat_table *t, int64_t now, size_t min_files,
+                      struct cjob **jobs, size_t *n, size_t *cap)
+{
+    if (t->nfiles < 2) return 0;
+    int64_t(*w)[2] = sl_malloc(t->nfiles * sizeof(*w));
+    if (!w) return SL_ENOMEM;
+    int rc = 0;
+    size_t nw = t->nfiles;
+    for (size_t i = 0; i < nw; i++)
+        target_window(&t->files[i], now, &w[i][0], &w[i][1]);
+    qsort(w, nw, sizeof(*w), win_cmp);
+    for (size_t i = 0; rc == 0 && i < nw;) {
+        int64_t ws = w[i][0], we = w[i][1];
+        size_t j = i + 1;
+        for (; j < nw && w[j][0] < we; j++)
+            if (w[j][1] > we) we = w[j][1];
+        size_t need = we - ws > CAT_DEFAULT_PART_LEN ? 2 : min_files;
+        if (j - i >= need) {
+            struct cjob *g = sl_grow(*jobs, cap, *n + 1, sizeof(**jobs));
+            if (!g) {
+                rc = SL_ENOMEM;
+                break;
+            }
+            *jobs = g;
+            (*jobs)[(*n)++] = (struct cjob){d, t, ws, we};
+        }
+        i = j;
+    }
+    sl_free(w);
+    return rc;
 }
 
 int storage_compact(struct engine *e, size_t min_files)
@@ -595,39 +709,20 @@ int storage_compact(struct engine *e, size_t min_files)
     int rc = storage_enforce_retention(e, sl_now_ns());
     if (rc < 0) return rc;
     pthread_mutex_lock(&e->persist_lock);
+    int64_t now = sl_now_ns(); /* one "now" for the whole pass: windows stay put */
     catalog_rdlock(e->catalog);
     size_t n = 0, cap = 0;
-    struct cjob {
-        struct cat_db *db;
-        struct cat_table *t;
-        int64_t part;
-    } *jobs = NULL;
+    struct cjob *jobs = NULL;
     for (size_t i = 0; i < e->catalog->ndbs && rc == 0; i++) {
         struct cat_db *d = e->catalog->dbs[i];
         if (d->deleted) continue;
-        for (size_t k = 0; k < d->ntables && rc == 0; k++) {
-            struct cat_table *t = d->tables[k];
-            if (t->deleted) continue;
-            for (size_t f = 0; f < t->nfiles; f++) {
-                if (f > 0 && t->files[f - 1].part_start == t->files[f].part_start) continue;
-                size_t cnt = 0;
-                for (size_t g = f;
-                     g < t->nfiles && t->files[g].part_start == t->files[f].part_start; g++)
-                    cnt++;
-                if (cnt < min_files) continue;
-                struct cjob *j = sl_grow(jobs, &cap, n + 1, sizeof(*jobs));
-                if (!j) {
-                    rc = SL_ENOMEM;
-                    break;
-                }
-                jobs = j;
-                jobs[n++] = (struct cjob){d, t, t->files[f].part_start};
-            }
-        }
+        for (size_t k = 0; k < d->ntables && rc == 0; k++)
+            if (!d->tables[k]->deleted)
+                rc = table_jobs(d, d->tables[k], now, min_files, &jobs, &n, &cap);
     }
     catalog_unlock(e->catalog);
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = compact_partition(e, jobs[i].db, jobs[i].t, jobs[i].part, min_files);
+        rc = compact_window(e, jobs[i].db, jobs[i].t, jobs[i].ws, jobs[i].we, now, min_files);
     sl_free(jobs);
     pthread_mutex_unlock(&e->persist_lock);
     return rc;

@@ -178,6 +178,7 @@ int storage_layout_init(struct file_layout *L, const char *db, const char *table
     L->po = (struct pq_writer_opts){
         .codec = PQ_CODEC_ZSTD,
         .row_group_rows = STORAGE_ROW_GROUP_ROWS,
+        .page_rows = STORAGE_PAGE_ROWS,
         .kv = L->kv,
         .nkv = sizeof(L->kv) / sizeof(L->kv[0]),
         .sort_cols = L->sort_cols,

@@ -1,17 +1,20 @@
 /*
  * scan.c — merged reads of a table over Parquet files and the buffer (see
- * scan.h). Each source (file, sealed partition, active partition) is loaded
- * into a columnar "source" keyed by catalog column id; the rows of all
- * sources of a partition are then ordered by (series key, time, source,
- * row) and equal (series key, time) runs are merged, later sources winning
- * field by field.
+ * scan.h). The windows of files and buffer partitions are joined into
+ * groups (iter_collect_groups); each source of a group (file, sealed
+ * partition, active partition) is loaded into a columnar "source" keyed by
+ * catalog column id; the rows of all sources of a group are then ordered by
+ * (series key, time, source, row) and equal (series key, time) runs are
+ * merged, later sources winning field by field. A group whose only source
+ * is a big file is handed out row group by row group when the caller allows
+ * it (split mode, scan_opts.split_rows): memory is one row group.
  *
  * File rows carry no series key; it is rebuilt from the tag columns in the
  * canonical form (measurement, then tags sorted by key, escaped as line
  * protocol), the same form the buffer uses, so rows from both compare equal.
  *
  * The iterator (storage_scan_iter_*) keeps the sources and arena of the
- * current partition alive while its merged chunk is in use: merged string
+ * current group alive while its merged chunk is in use: merged string
  * values point into them. storage_scan is a loop over the iterator.
  */
 #include "storage/scan.h"
@@ -152,12 +155,6 @@ static int source_build_keys(const struct cat_table *t, struct source *s, struct
     sl_buf_release(&kb);
     sl_free(tags);
     return rc;
-}
-
-static int i64_cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 struct row_ref {
@@ -329,20 +326,46 @@ out:
     return rc;
 }
 
+/* A time window holding the sources merged together: the union of the
+ * overlapping windows of files and buffer partitions, [start, end). */
+struct group {
+    int64_t start, end;
+};
+
 struct scan_iter {
     struct engine *e;
     struct cat_table *t;
     struct buf_table *bt;
     struct scan_opts o;
-    int64_t *starts;
+    struct group *groups;
     size_t np, pi;
-    /* the current partition */
+    /* the current group */
     struct sl_arena arena;
     struct source *src;
     size_t nsrc;
     struct scan_chunk ch;
     struct scan_stats stats;
+    /* split mode: the current group is one big file, handed out one row
+     * group per chunk (scan_opts.split) */
+    struct pq_reader *sr;
+    long *smap; /* catalog column -> file column, -1 = not read */
+    size_t srg, snrg;
+    int64_t sgs;
 };
+
+/* a + b without overflow (window ends near the end of time) */
+static int64_t end_of(int64_t start, int64_t len)
+{
+    return start > INT64_MAX - len ? INT64_MAX : start + len;
+}
+
+static int64_t file_end(const struct cat_file *f)
+{
+    return end_of(f->part_start, f->part_len > 0 ? f->part_len : CAT_DEFAULT_PART_LEN);
+}
+
+_Static_assert(BUF_PARTITION_NS == CAT_DEFAULT_PART_LEN,
+               "a file without a window length is one buffer partition long");
 
 void scan_opts_init(struct scan_opts *o)
 {
@@ -362,8 +385,171 @@ static void iter_release_part(struct scan_iter *it)
     sl_arena_reset(&it->arena);
 }
 
-/* Loads and merges partition ps into it->ch. */
-static int iter_load(struct scan_iter *it, int64_t ps)
+/* ---- split mode: one chunk per row group of a group's only file ---- */
+
+static int split_type_ok(enum pq_ctype pt, const struct cat_column *c)
+{
+    if (c->kind == CAT_COL_TAG) return pt == PQ_STRING;
+    switch (c->type) {
+    case LP_FLOAT: return pt == PQ_DOUBLE;
+    case LP_INTEGER: return pt == PQ_INT64;
+    case LP_UNSIGNED: return pt == PQ_UINT64;
+    case LP_BOOLEAN: return pt == PQ_BOOL;
+    case LP_STRING: return pt == PQ_STRING;
+    }
+    return 0;
+}
+
+static void split_close(struct scan_iter *it)
+{
+    if (it->sr) pq_reader_close(it->sr);
+    sl_free(it->smap);
+    it->sr = NULL;
+    it->smap = NULL;
+    it->srg = it->snrg = 0;
+}
+
+/* Opens file f of group gs for split reading. */
+static int split_open(struct scan_iter *it, const struct cat_file *f, int64_t gs)
+{
+    struct cat_table *t = it->t;
+    char path[4096], err[256] = "";
+    snprintf(path, sizeof(path), "%s/%s", it->e->data_dir, f->path);
+    int rc = pq_reader_open(path, &it->sr, err, sizeof(err));
+    if (rc < 0) {
+        sl_error("scan", "cannot read %s: %s", path, err);
+        it->sr = NULL;
+        return rc;
+    }
+    it->stats.files++;
+    it->sgs = gs;
+    it->snrg = pq_reader_num_row_groups(it->sr);
+    it->smap = sl_malloc((t->ncols ? t->ncols : 1) * sizeof(*it->smap));
+    if (!it->smap) return SL_ENOMEM;
+    for (size_t c = 0; c < t->ncols; c++) {
+        it->smap[c] = scan_col_needed(&it->o, t, c, !it->o.no_keys)
+                          ? pq_reader_find_column(it->sr, t->cols[c].name)
+                          : -1;
+        if (it->smap[c] < 0) continue;
+        enum pq_ctype pt = pq_reader_column(it->sr, (size_t)it->smap[c])->type;
+        if (c == 0 ? pt != PQ_TIME_NS : !split_type_ok(pt, &t->cols[c])) {
+            sl_error("scan", "%s: column \"%s\" has type %s, the catalog says otherwise", path,
+                     t->cols[c].name, pq_ctype_name(pt));
+            return SL_ECORRUPT;
+        }
+    }
+    if (it->smap[0] < 0) {
+        sl_error("scan", "%s: no time column", path);
+        return SL_ECORRUPT;
+    }
+    return 0;
+}
+
+/* Decodes column chunk (rg, fc) into col (n rows); strings stay in the
+ * decoded buffer, which s keeps. */
+static int split_column(struct scan_iter *it, size_t rg, size_t fc, size_t n, struct source *s,
+                        struct buf_col *col, enum lp_type type)
+{
+    struct pq_column_buf b = PQ_COLUMN_BUF_INIT;
+    int rc = pq_reader_read_column(it->sr, rg, fc, &b);
+    if (rc == 0 && (b.nrows != n || (n && !b.values))) rc = SL_ECORRUPT;
+    size_t es = scan_ctype_size(type);
+    col->present = 1;
+    col->type = type;
+    col->v.f = sl_malloc((n ? n : 1) * es);
+    col->valid = sl_malloc(n ? n : 1);
+    if (rc == 0 && (!col->v.f || !col->valid)) rc = SL_ENOMEM;
+    if (rc < 0) {
+        pq_column_buf_release(&b);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        col->valid[i] = !b.valid || b.valid[i];
+    if (type == LP_STRING) {
+        const struct pq_str *ps = b.values;
+        for (size_t i = 0; i < n; i++)
+            col->v.s[i] = (struct buf_str){(char *)ps[i].ptr, ps[i].len};
+        struct pq_column_buf *nb = sl_realloc(s->bufs, (s->nbufs + 1) * sizeof(*nb));
+        if (!nb) {
+            pq_column_buf_release(&b);
+            return SL_ENOMEM;
+        }
+        s->bufs = nb;
+        s->bufs[s->nbufs++] = b;
+        return 0;
+    }
+    memcpy(col->v.f, b.values, n * es);
+    pq_column_buf_release(&b);
+    return 0;
+}
+
+/* Loads the next row group of the split file that may hold wanted rows into
+ * it->ch: returns 1, 0 when the file is done, or an error. */
+static int split_next(struct scan_iter *it)
+{
+    struct cat_table *t = it->t;
+    const struct scan_opts *o = &it->o;
+    while (it->srg < it->snrg) {
+        size_t rg = it->srg++;
+        int64_t n64 = pq_reader_row_group_rows(it->sr, rg);
+        it->stats.row_groups++;
+        struct pq_stats st;
+        if (n64 <= 0 || (pq_reader_stats(it->sr, rg, (size_t)it->smap[0], &st) == 0 &&
+                         st.has_minmax && (st.max.i < o->min_time || st.min.i > o->max_time))) {
+            it->stats.row_groups_pruned++;
+            continue;
+        }
+        if ((uint64_t)n64 > UINT32_MAX) return SL_ECORRUPT;
+        size_t n = (size_t)n64;
+        it->src = sl_calloc(1, sizeof(*it->src));
+        if (!it->src) return SL_ENOMEM;
+        it->nsrc = 1;
+        struct source *s = it->src;
+        s->cols = sl_calloc(t->ncols ? t->ncols : 1, sizeof(*s->cols));
+        if (!s->cols) return SL_ENOMEM;
+        struct buf_col tc = {0};
+        int rc = split_column(it, rg, (size_t)it->smap[0], n, s, &tc, LP_INTEGER);
+        s->time = tc.v.i;
+        sl_free(tc.valid);
+        for (size_t c = 1; c < t->ncols && rc == 0; c++)
+            if (it->smap[c] >= 0)
+                rc = split_column(it, rg, (size_t)it->smap[c], n, s, &s->cols[c],
+                                  t->cols[c].kind == CAT_COL_TAG ? LP_STRING : t->cols[c].type);
+        if (rc < 0) {
+            sl_error("scan", "reading a row group failed: %s",
+                     rc == SL_ENOMEM ? "out of memory" : pq_reader_errmsg(it->sr));
+            return rc;
+        }
+        s->nrows = n;
+        it->stats.rows_loaded += n;
+        if (!o->no_keys) rc = source_build_keys(t, s, &it->arena);
+        if (rc == 0) rc = single_source(t, it->sgs, s, o, &it->ch);
+        if (rc < 0) return rc;
+        it->stats.rows_out += it->ch.nrows;
+        return 1;
+    }
+    return 0;
+}
+
+/* Orders file indexes by seq (older first: newer sources win). */
+static int seq_cmp(const void *a, const void *b, void *arg)
+{
+    const struct cat_table *t = arg;
+    uint32_t x = t->files[*(const size_t *)a].seq, y = t->files[*(const size_t *)b].seq;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether file f has rows the group [gs, ge) and the options want. */
+static int file_in_group(const struct cat_file *f, int64_t gs, int64_t ge,
+                         const struct scan_opts *o)
+{
+    return f->part_start < ge && file_end(f) > gs && f->max_time >= o->min_time &&
+           f->min_time <= o->max_time;
+}
+
+/* Loads and merges the sources of group [gs, ge) into it->ch: its files in
+ * seq order, then its sealed buffer partitions, then its active ones. */
+static int iter_load(struct scan_iter *it, int64_t gs, int64_t ge)
 {
     struct cat_table *t = it->t;
     struct buf_table *bt = it->bt;
@@ -371,39 +557,53 @@ static int iter_load(struct scan_iter *it, int64_t ps)
     int rc = 0;
     size_t maxsrc = t->nfiles + 2 + (bt ? bt->nsealed + bt->nparts : 0) + 8;
     it->src = sl_calloc(maxsrc, sizeof(*it->src));
-    if (!it->src) return SL_ENOMEM;
+    size_t *fidx = sl_malloc((t->nfiles ? t->nfiles : 1) * sizeof(*fidx));
+    if (!it->src || !fidx) {
+        sl_free(fidx);
+        return SL_ENOMEM;
+    }
     it->stats.partitions++;
+    size_t nf = 0;
+    for (size_t i = 0; i < t->nfiles; i++)
+        if (file_in_group(&t->files[i], gs, ge, o)) fidx[nf++] = i;
+    /* the catalog lists files by (part_start, seq): a group spanning several
+     * windows needs them by seq alone */
+    if (nf > 1) qsort_r(fidx, nf, sizeof(*fidx), seq_cmp, t);
     /* tags are only all needed for keys: when the caller wants them or when
      * several sources must be merged */
-    size_t expect = 0;
-    for (size_t i = 0; i < t->nfiles; i++)
-        if (t->files[i].part_start == ps && t->files[i].max_time >= o->min_time &&
-            t->files[i].min_time <= o->max_time)
-            expect++;
+    size_t expect = nf;
     if (bt) {
         pthread_mutex_lock(&bt->lock);
         for (size_t i = 0; i < bt->nsealed; i++)
-            expect += bt->sealed[i]->start == ps;
+            expect += bt->sealed[i]->start >= gs && bt->sealed[i]->start < ge;
         for (size_t i = 0; i < bt->nparts; i++)
-            expect += bt->parts[i]->start == ps;
+            expect += bt->parts[i]->start >= gs && bt->parts[i]->start < ge;
         pthread_mutex_unlock(&bt->lock);
     }
     int all_tags = !o->no_keys || expect > 1;
+    /* Tag-filtered scans keep only the rows of a few series, which
+     * scan_load_file selects page by page; split mode is for the rest. */
+    if (o->split_rows && !o->reverse && !o->ntags && expect == 1 && nf == 1 &&
+        t->files[fidx[0]].rows > o->split_rows) {
+        /* one big file: hand it out row group by row group (split_next) */
+        rc = split_open(it, &t->files[fidx[0]], gs);
+        sl_free(fidx);
+        return rc < 0 ? rc : 1;
+    }
 retry:
-    for (size_t i = 0; i < t->nfiles && rc == 0; i++) {
-        if (t->files[i].part_start != ps) continue;
-        if (t->files[i].max_time < o->min_time || t->files[i].min_time > o->max_time) continue;
+    for (size_t k = 0; k < nf && rc == 0; k++) {
         it->stats.files++;
-        rc = scan_load_file(it->e, t, &t->files[i], o, all_tags, &it->src[it->nsrc++], &it->stats);
+        rc = scan_load_file(it->e, t, &t->files[fidx[k]], o, all_tags, &it->src[it->nsrc++],
+                            &it->stats);
     }
     if (rc == 0 && bt) {
         pthread_mutex_lock(&bt->lock);
-        /* sealed partitions are older than the active one */
+        /* sealed partitions are older than the active ones */
         for (size_t i = 0; i < bt->nsealed && rc == 0 && it->nsrc + 1 < maxsrc; i++)
-            if (bt->sealed[i]->start == ps)
+            if (bt->sealed[i]->start >= gs && bt->sealed[i]->start < ge)
                 rc = load_buffer(bt, bt->sealed[i], t, o, &it->src[it->nsrc++]);
         for (size_t i = 0; i < bt->nparts && rc == 0 && it->nsrc < maxsrc; i++)
-            if (bt->parts[i]->start == ps)
+            if (bt->parts[i]->start >= gs && bt->parts[i]->start < ge)
                 rc = load_buffer(bt, bt->parts[i], t, o, &it->src[it->nsrc++]);
         pthread_mutex_unlock(&bt->lock);
     }
@@ -415,58 +615,77 @@ retry:
         all_tags = 1;
         goto retry;
     }
+    sl_free(fidx);
     if (rc == 0) {
         for (size_t i = 0; i < it->nsrc; i++)
             if (it->src[i].snap.sid) it->stats.rows_loaded += it->src[i].nrows;
         if (it->nsrc == 1) {
             /* one source is already sorted and unique: filter, no merge */
             if (!o->no_keys && !it->src[0].keys) rc = source_build_keys(t, &it->src[0], &it->arena);
-            if (rc == 0) rc = single_source(t, ps, &it->src[0], o, &it->ch);
+            if (rc == 0) rc = single_source(t, gs, &it->src[0], o, &it->ch);
         } else {
             for (size_t i = 0; i < it->nsrc && rc == 0; i++)
                 if (!it->src[i].keys) rc = source_build_keys(t, &it->src[i], &it->arena);
-            if (rc == 0) rc = merge_sources(t, ps, it->src, it->nsrc, o, &it->ch);
+            if (rc == 0) rc = merge_sources(t, gs, it->src, it->nsrc, o, &it->ch);
         }
     }
     if (rc == 0) it->stats.rows_out += it->ch.nrows;
     return rc;
 }
 
-static int iter_collect_starts(struct scan_iter *it, struct cat_table *t, struct buf_table *bt)
+static int group_cmp(const void *a, const void *b)
+{
+    const struct group *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* The groups of the scan, in time order: the windows of the files and
+ * buffer partitions that hold rows in the time range, overlapping windows
+ * joined (a rolled-up day file and the late hour files inside it are merged
+ * together; windows are epoch-aligned hours, days, ..., so they nest). */
+static int iter_collect_groups(struct scan_iter *it, struct cat_table *t, struct buf_table *bt)
 {
     int64_t tmin = it->o.min_time, tmax = it->o.max_time;
     size_t cap = t->nfiles + 16, np = 0;
-    int64_t *starts = sl_malloc(cap * sizeof(*starts));
-    if (!starts) return SL_ENOMEM;
+    struct group *g = sl_malloc(cap * sizeof(*g));
+    if (!g) return SL_ENOMEM;
     for (size_t i = 0; i < t->nfiles; i++)
         if (t->files[i].max_time >= tmin && t->files[i].min_time <= tmax)
-            starts[np++] = t->files[i].part_start;
+            g[np++] = (struct group){t->files[i].part_start, file_end(&t->files[i])};
     if (bt) {
         pthread_mutex_lock(&bt->lock);
         size_t need = np + bt->nparts + bt->nsealed;
         if (need > cap) {
-            int64_t *ns = sl_realloc(starts, need * sizeof(*starts));
-            if (!ns) {
+            struct group *ng = sl_realloc(g, need * sizeof(*g));
+            if (!ng) {
                 pthread_mutex_unlock(&bt->lock);
-                sl_free(starts);
+                sl_free(g);
                 return SL_ENOMEM;
             }
-            starts = ns;
+            g = ng;
         }
         for (size_t i = 0; i < bt->nparts; i++)
             if (bt->parts[i]->nrows && bt->parts[i]->max_time >= tmin &&
                 bt->parts[i]->min_time <= tmax)
-                starts[np++] = bt->parts[i]->start;
+                g[np++] = (struct group){bt->parts[i]->start,
+                                         end_of(bt->parts[i]->start, BUF_PARTITION_NS)};
         for (size_t i = 0; i < bt->nsealed; i++)
             if (bt->sealed[i]->max_time >= tmin && bt->sealed[i]->min_time <= tmax)
-                starts[np++] = bt->sealed[i]->start;
+                g[np++] = (struct group){bt->sealed[i]->start,
+                                         end_of(bt->sealed[i]->start, BUF_PARTITION_NS)};
         pthread_mutex_unlock(&bt->lock);
     }
-    qsort(starts, np, sizeof(*starts), i64_cmp);
+    qsort(g, np, sizeof(*g), group_cmp);
     size_t u = 0;
-    for (size_t i = 0; i < np; i++)
-        if (u == 0 || starts[u - 1] != starts[i]) starts[u++] = starts[i];
-    it->starts = starts;
+    for (size_t i = 0; i < np; i++) {
+        if (u > 0 && g[i].start < g[u - 1].end) {
+            if (g[i].end > g[u - 1].end) g[u - 1].end = g[i].end;
+        } else {
+            g[u++] = g[i];
+        }
+    }
+    it->groups = g;
     it->np = u;
     return 0;
 }
@@ -486,7 +705,7 @@ int storage_scan_iter_open(struct engine *e, struct cat_db *db, struct cat_table
         int64_t cut = sl_now_ns() - db->retention_ns;
         if (cut > it->o.min_time) it->o.min_time = cut;
     }
-    int rc = it->o.min_time <= it->o.max_time ? iter_collect_starts(it, t, it->bt) : 0;
+    int rc = it->o.min_time <= it->o.max_time ? iter_collect_groups(it, t, it->bt) : 0;
     if (rc < 0) {
         storage_scan_iter_close(it);
         return rc;
@@ -497,13 +716,25 @@ int storage_scan_iter_open(struct engine *e, struct cat_db *db, struct cat_table
 
 int storage_scan_iter_next(struct scan_iter *it, const struct scan_chunk **out)
 {
-    while (it->pi < it->np) {
+    for (;;) {
+        if (it->sr) { /* a split group: its next row group */
+            iter_release_part(it);
+            int rc = split_next(it);
+            if (rc < 0) return rc;
+            if (rc > 0) {
+                if (!it->ch.nrows) continue;
+                *out = &it->ch;
+                return 1;
+            }
+            split_close(it);
+        }
+        if (it->pi >= it->np) break;
         iter_release_part(it);
         size_t k = it->o.reverse ? it->np - 1 - it->pi : it->pi;
         it->pi++;
-        int rc = iter_load(it, it->starts[k]);
+        int rc = iter_load(it, it->groups[k].start, it->groups[k].end);
         if (rc < 0) return rc;
-        if (it->ch.nrows) {
+        if (rc == 0 && it->ch.nrows) {
             *out = &it->ch;
             return 1;
         }
@@ -516,8 +747,9 @@ void storage_scan_iter_close(struct scan_iter *it)
 {
     if (!it) return;
     iter_release_part(it);
+    split_close(it);
     sl_arena_release(&it->arena);
-    sl_free(it->starts);
+    sl_free(it->groups);
     sl_free(it);
 }
 
@@ -533,6 +765,7 @@ int storage_scan(struct engine *e, struct cat_db *db, struct cat_table *t, int64
     scan_opts_init(&o);
     o.min_time = tmin;
     o.max_time = tmax;
+    o.split_rows = SCAN_SPLIT_ROWS; /* callers need per-series time order only */
     struct scan_iter *it;
     int rc = storage_scan_iter_open(e, db, t, &o, &it);
     if (rc < 0) return rc;
@@ -551,7 +784,7 @@ int storage_scan_partition_files(struct engine *e, struct cat_table *t, int64_t 
     struct scan_iter *it;
     int rc = storage_scan_iter_open(e, NULL, t, &o, &it);
     if (rc < 0) return rc;
-    rc = iter_load(it, part_start);
+    rc = iter_load(it, part_start, end_of(part_start, 1));
     if (rc == 0 && it->ch.nrows) rc = fn(ctx, t, &it->ch);
     storage_scan_iter_close(it);
     return rc < 0 ? rc : 0;

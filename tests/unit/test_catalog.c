@@ -82,6 +82,67 @@ static void test_catalog_roundtrip(void **state)
     catalog_close(c);
 }
 
+/* File windows: part_len round-trips; a file entry without it (a catalog
+ * written before windows had lengths) is one hour long. */
+static void test_catalog_file_windows(void **state)
+{
+    (void)state;
+    const int64_t hour = 3600LL * 1000000000LL, day = 24 * hour;
+    char err[256], path[128];
+    struct catalog *c;
+    assert_int_equal(catalog_open(dir, &c, err, sizeof(err)), 0);
+    catalog_wrlock(c);
+    struct cat_db *db;
+    struct cat_table *t;
+    assert_int_equal(catalog_db_create(c, "d", 1, 0, &db), 0);
+    assert_int_equal(catalog_table_create(c, db, "m", 1, &t), 0);
+    struct cat_file f[2] = {
+        {.path = "a.parquet",
+         .part_start = 5 * hour,
+         .min_time = 5 * hour,
+         .max_time = 5 * hour,
+         .rows = 1,
+         .seq = 1},
+        {.path = "b.parquet",
+         .part_start = day,
+         .part_len = day,
+         .min_time = day,
+         .max_time = day + 7 * hour,
+         .rows = 2,
+         .seq = 2},
+    };
+    assert_int_equal(catalog_table_files_add(c, t, f, 2), 0);
+    assert_int_equal(t->files[0].part_len, hour); /* 0 when registering: one hour */
+    catalog_unlock(c);
+    catalog_close(c);
+
+    /* strip every "part_len" of an hour: the older catalog format */
+    snprintf(path, sizeof(path), "%s/catalog.json", dir);
+    char *text;
+    size_t len;
+    assert_int_equal(sl_file_read_all(path, 1 << 20, &text, &len), 0);
+    const char *pat = "\"part_len\":3600000000000,";
+    for (char *p; (p = strstr(text, pat));)
+        memmove(p, p + strlen(pat), strlen(p + strlen(pat)) + 1);
+    assert_null(strstr(text, "\"part_len\":3600000000000"));
+    assert_non_null(strstr(text, "\"part_len\":86400000000000"));
+    assert_int_equal(sl_file_write_atomic(path, text, strlen(text), 0644), 0);
+    sl_free(text);
+
+    assert_int_equal(catalog_open(dir, &c, err, sizeof(err)), 0);
+    catalog_rdlock(c);
+    t = cat_db_table_get(catalog_db_get(c, "d", 1), "m", 1);
+    assert_non_null(t);
+    assert_int_equal(t->nfiles, 2);
+    assert_int_equal(t->files[0].part_start, 5 * hour);
+    assert_int_equal(t->files[0].part_len, hour);
+    assert_int_equal(t->files[1].part_start, day);
+    assert_int_equal(t->files[1].part_len, day);
+    assert_int_equal(t->files[1].max_time, day + 7 * hour);
+    catalog_unlock(c);
+    catalog_close(c);
+}
+
 static void test_catalog_corrupt(void **state)
 {
     (void)state;
@@ -158,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_catalog_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catalog_file_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -448,6 +448,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str,
     o.ntags = c->ntags;
     o.reverse = c->ordered < 0;
     o.no_keys = 1;
+    o.split_rows = c->ordered ? 0 : SCAN_SPLIT_ROWS; /* per-chunk sorting needs whole windows */
     if (empty) {
         c->eof = 1;
         return SQLITE_OK;
