@@ -1,5 +1,5 @@
 /*
- * manage.c — management endpoints: v3 databases and tokens, v2 buckets,
+ * manage.c — management endpoints: v3 databases, tables and tokens, v2 buckets,
  * authorizations and organisations. Databases are v2 "buckets"; a bucket id
  * is the database's catalog id as 16 hex digits. Organisations are accepted
  * and ignored (as InfluxDB 3 does): there is one, and a lookup by any name
@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
+#include "storage/delete.h"
 
 #define ORG_ID "0000000000000001"
 
@@ -154,6 +155,45 @@ void api_configure_database(struct api_server *s, struct http_req *req, struct h
     }
 out:
     json_decref(j);
+}
+
+/* ---- v3 tables ---- */
+
+/* DELETE /api/v3/configure/table?db=&table= drops a table (InfluxDB 3's
+ * "delete table"): its rows and files go at once, and a later write under
+ * the same name starts a fresh table. Admin only, as every v3 configure
+ * endpoint. */
+void api_configure_table(struct api_server *s, struct http_req *req, struct http_resp *resp)
+{
+    if (strcmp(req->method, "DELETE") != 0) {
+        http_resp_header(resp, "Allow", "DELETE");
+        http_resp_error(resp, 405, "method not allowed");
+        return;
+    }
+    if (!require_admin(s, req, resp, API_V3)) return;
+    const char *db = http_query(req, "db"), *table = http_query(req, "table");
+    if (!db || !*db || !table || !*table) {
+        http_resp_error(resp, 400, "missing required parameter \"db\" or \"table\"");
+        return;
+    }
+    int rc = storage_drop_table(s->eng, db, strlen(db), table, strlen(table));
+    if (rc == SL_ENOENT) {
+        char msg[1200];
+        catalog_rdlock(s->eng->catalog);
+        int have_db = catalog_db_get(s->eng->catalog, db, strlen(db)) != NULL;
+        catalog_unlock(s->eng->catalog);
+        if (have_db)
+            snprintf(msg, sizeof(msg), "table not found: \"%.512s\"", table);
+        else
+            snprintf(msg, sizeof(msg), "database not found: \"%.512s\"", db);
+        http_resp_error(resp, 404, msg);
+    } else if (rc == SL_ESTATE) {
+        http_resp_error(resp, 503, sl_strerror(rc));
+    } else if (rc < 0) {
+        http_resp_error(resp, 500, sl_strerror(rc));
+    } else {
+        resp->status = 200;
+    }
 }
 
 /* ---- tokens ---- */

@@ -657,6 +657,76 @@ void buffer_sealed_drop_locked(struct buffer *b, struct buf_table *t, struct buf
     }
 }
 
+/* Compacts partition p in place, keeping the rows not selected; returns the
+ * number removed. Capacity stays (the arrays shrink when the partition is
+ * freed); the bytes of freed strings are given back. */
+static size_t part_delete_rows(struct buffer *b, struct buf_table *t, struct buf_part *p,
+                               const uint8_t *match, size_t nmatch, int64_t tmin, int64_t tmax,
+                               uint64_t before_lsn)
+{
+    if (!p->nrows || p->max_time < tmin || p->min_time > tmax || p->min_lsn >= before_lsn) return 0;
+    size_t k = 0, freed = 0;
+    int64_t mint = INT64_MAX, maxt = INT64_MIN;
+    uint64_t minl = UINT64_MAX, maxl = 0;
+    for (size_t r = 0; r < p->nrows; r++) {
+        uint32_t s = p->sid[r];
+        int del = s < nmatch && match[s] && p->time[r] >= tmin && p->time[r] <= tmax &&
+                  p->lsn[r] < before_lsn;
+        if (del) {
+            for (size_t c = 0; c < p->ncols; c++) {
+                struct buf_col *col = &p->cols[c];
+                if (col->present && col->type == LP_STRING && col->valid[r]) {
+                    freed += col->v.s[r].len + 1;
+                    sl_free(col->v.s[r].ptr);
+                }
+            }
+            continue;
+        }
+        if (k != r) {
+            p->sid[k] = p->sid[r];
+            p->time[k] = p->time[r];
+            p->lsn[k] = p->lsn[r];
+            for (size_t c = 0; c < p->ncols; c++) {
+                struct buf_col *col = &p->cols[c];
+                if (!col->present) continue;
+                size_t ts = type_size(col->type);
+                memcpy((char *)col->v.f + k * ts, (char *)col->v.f + r * ts, ts);
+                col->valid[k] = col->valid[r];
+            }
+        }
+        if (p->time[k] < mint) mint = p->time[k];
+        if (p->time[k] > maxt) maxt = p->time[k];
+        if (p->lsn[k] < minl) minl = p->lsn[k];
+        if (p->lsn[k] > maxl) maxl = p->lsn[k];
+        k++;
+    }
+    size_t removed = p->nrows - k;
+    /* slots past the end must read as empty for the next appends */
+    for (size_t c = 0; c < p->ncols; c++)
+        if (p->cols[c].present) memset(p->cols[c].valid + k, 0, p->nrows - k);
+    p->nrows = k;
+    p->min_time = mint;
+    p->max_time = maxt;
+    p->min_lsn = minl;
+    p->max_lsn = maxl;
+    if (freed > p->bytes) freed = p->bytes;
+    p->bytes -= freed;
+    t->bytes -= freed;
+    atomic_fetch_sub(&b->bytes, freed);
+    return removed;
+}
+
+size_t buffer_delete_rows_locked(struct buffer *b, struct buf_table *t, const uint8_t *match,
+                                 size_t nmatch, int64_t tmin, int64_t tmax, uint64_t before_lsn)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nparts; i++)
+        n += part_delete_rows(b, t, t->parts[i], match, nmatch, tmin, tmax, before_lsn);
+    for (size_t i = 0; i < t->nsealed; i++)
+        n += part_delete_rows(b, t, t->sealed[i], match, nmatch, tmin, tmax, before_lsn);
+    return n;
+}
+
 uint64_t buffer_min_lsn(struct buffer *b)
 {
     uint64_t m = UINT64_MAX;

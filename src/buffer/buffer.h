@@ -197,6 +197,15 @@ int buffer_snapshot_part(struct buf_table *t, const struct buf_part *p, int64_t 
 struct buf_part *buffer_seal_locked(struct buf_table *t, size_t pi);
 /* Frees a sealed partition once its rows are in a file. */
 void buffer_sealed_drop_locked(struct buffer *b, struct buf_table *t, struct buf_part *p);
+/* Deletes rows (DELETE / DROP SERIES): from every partition of t, active
+ * and sealed, removes the rows whose series id s has match[s] != 0 (s <
+ * nmatch), whose time is in [tmin, tmax] and whose WAL LSN is below
+ * before_lsn (rows logged after the delete record stay). Frees their
+ * strings and gives back their accounted memory. The caller holds t->lock
+ * and keeps persistence out (engine persist_lock), since a sealed partition
+ * may be rewritten here. Returns the number of rows removed. */
+size_t buffer_delete_rows_locked(struct buffer *b, struct buf_table *t, const uint8_t *match,
+                                 size_t nmatch, int64_t tmin, int64_t tmax, uint64_t before_lsn);
 /* Oldest WAL LSN still only in memory (UINT64_MAX when the buffer is empty). */
 uint64_t buffer_min_lsn(struct buffer *b);
 

@@ -28,6 +28,7 @@
  *   u32 database id (records of dropped databases are skipped)
  *   i64 default time (ns) for lines without a timestamp
  *   ... line-protocol text of the accepted lines only
+ * Records whose first byte is DEL_REC_KIND are deletions (delete.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
+#include "storage/delete.h"
 #include "storage/engine.h"
 #include "storage/engine_int.h"
 #include "wal/wal.h"
@@ -411,13 +413,18 @@ static int insert_rows(struct engine *e, uint32_t db_id, struct prep *p, enum lp
         struct prow *r = &p->rows[i];
         if (r->ct != cur) {
             if (bt) pthread_mutex_unlock(&bt->lock);
+            bt = NULL;
             cur = r->ct;
+            /* a table dropped while this request waited for its sync takes
+             * the rows with it (storage_drop_table, delete.c) */
+            if (cur->deleted) continue;
             if (!(bt = buffer_table(&e->buffer, db_id, cur->id))) {
                 rc = SL_ENOMEM;
                 break;
             }
             pthread_mutex_lock(&bt->lock);
         }
+        if (!bt) continue;
         uint32_t sid;
         int found = r->alias ? buffer_alias_find_locked(bt, r->key, r->key_len, &sid)
                              : buffer_series_find_locked(bt, r->key, r->key_len, &sid);
@@ -465,6 +472,7 @@ int engine_apply_record(struct engine *e, uint64_t lsn, const void *rec, size_t 
                         size_t *applied, size_t *skipped)
 {
     const unsigned char *h = rec;
+    if (len > 0 && h[0] == DEL_REC_KIND) return storage_delete_replay(e, lsn, rec, len);
     if (len < REC_HEADER || h[0] != REC_VERSION || h[1] > LP_PREC_AUTO) return SL_ECORRUPT;
     uint32_t db_id = get_u32(h + 4);
     int64_t def = (int64_t)get_u64(h + 8);

@@ -180,10 +180,7 @@ static void test_meta(void **state)
            "{\"statement_id\":0,\"series\":[{\"columns\":[\"name\",\"duration\","
            "\"shardGroupDuration\",\"replicaN\",\"default\"],\"values\":[[\"autogen\",\"0s\","
            "\"168h0m0s\",1,true]]}]}");
-    EXPECT("DELETE FROM cpu WHERE time < 1s",
-           "{\"statement_id\":0,\"error\":\"DELETE is not supported by sluice: rows cannot be "
-           "deleted individually yet (drop the measurement or the database, or let retention "
-           "expire them)\"}");
+    EXPECT("DELETE FROM cpu WHERE time < 1s", "{\"statement_id\":0}");
 }
 
 static void test_errors(void **state)

@@ -4,8 +4,11 @@
  * POLICIES; CREATE/DROP DATABASE and DROP MEASUREMENT. Result shapes and
  * column names are InfluxDB 1.x's (SHOW SERIES has no "name"; every
  * database has one retention policy, "autogen", whose duration is the
- * database's retention). DELETE and DROP SERIES answer a clear per-statement
- * error: sluice cannot delete individual rows yet.
+ * database's retention). DELETE, DROP SERIES and DROP MEASUREMENT remove
+ * data for good (storage/delete.c); their WHERE clause is translated into a
+ * storage predicate with 1.x's rules: tags and time only (a field is an
+ * error), time bounds only in the top-level AND chain, and no time at all
+ * for DROP SERIES.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include "common/err.h"
 #include "common/timeutil.h"
 #include "query/influxql/exec_int.h"
+#include "storage/delete.h"
 #include "storage/engine.h"
 
 struct rows {
@@ -342,6 +346,176 @@ static int show_rps(struct iql_exec_ctx *x, const char *db, struct iql_result *o
     return add_series(x, out, &cap, NULL, cols, 5, &r);
 }
 
+/* ---- DELETE / DROP SERIES ---- */
+
+/* Whether a time comparison appears anywhere under an OR (its bound could
+ * not be applied exactly) or at all (any_time). */
+static void time_terms(const struct iql_expr *e, bool under_or, bool *bad, bool *any_time,
+                       int depth)
+{
+    if (!e || depth > IQL_MAX_DEPTH * 4) return;
+    if (iql_expr_is_time_cmp(e)) {
+        *any_time = true;
+        if (under_or) *bad = true;
+        return;
+    }
+    if (e->kind == IQL_EXPR_VARREF && !strcmp(e->u.ref.name, "time")) *any_time = true;
+    if (e->kind != IQL_EXPR_BINARY) return;
+    bool o = under_or || e->u.bin.op == IQL_OP_OR;
+    time_terms(e->u.bin.lhs, o, bad, any_time, depth + 1);
+    time_terms(e->u.bin.rhs, o, bad, any_time, depth + 1);
+}
+
+/* Is name a field of a measurement the statement covers? */
+static bool is_field(struct iql_exec_ctx *x, const char *db, const char **names, size_t nn,
+                     const char *name)
+{
+    struct catalog *cat = x->eng->catalog;
+    bool f = false;
+    catalog_rdlock(cat);
+    struct cat_db *d = catalog_db_get(cat, db, strlen(db));
+    for (size_t i = 0; d && !f && i < (names ? nn : d->ntables); i++) {
+        struct cat_table *t =
+            names ? cat_db_table_get(d, names[i], strlen(names[i])) : d->tables[i];
+        if (!t || t->deleted) continue;
+        struct cat_column *c = cat_table_column_get(t, name, strlen(name));
+        f = c && c->kind == CAT_COL_FIELD;
+    }
+    catalog_unlock(cat);
+    return f;
+}
+
+/* Translates the condition on tags (time terms removed) into a predicate. */
+static int cond_to_del(struct iql_exec_ctx *x, const char *db, const char **names, size_t nn,
+                       const struct iql_expr *e, int depth, struct del_node **out, struct xerr *err)
+{
+    *out = NULL;
+    if (depth > IQL_MAX_DEPTH) return xerr_set(err, "condition too deeply nested");
+    if (e->kind == IQL_EXPR_BOOLEAN && e->u.b) {
+        *out = del_node_new(DEL_TRUE, NULL, NULL, NULL, NULL);
+        return *out ? 0 : SL_ENOMEM;
+    }
+    if (e->kind != IQL_EXPR_BINARY) goto bad;
+    enum iql_op op = e->u.bin.op;
+    if (op == IQL_OP_AND || op == IQL_OP_OR) {
+        struct del_node *l, *r;
+        int rc = cond_to_del(x, db, names, nn, e->u.bin.lhs, depth + 1, &l, err);
+        if (rc < 0) return rc;
+        if ((rc = cond_to_del(x, db, names, nn, e->u.bin.rhs, depth + 1, &r, err)) < 0) {
+            del_node_free(l);
+            return rc;
+        }
+        *out = del_node_new(op == IQL_OP_AND ? DEL_AND : DEL_OR, NULL, NULL, l, r);
+        return *out ? 0 : SL_ENOMEM;
+    }
+    const struct iql_expr *ref = e->u.bin.lhs, *val = e->u.bin.rhs;
+    if (ref->kind != IQL_EXPR_VARREF && (op == IQL_OP_EQ || op == IQL_OP_NEQ)) {
+        ref = e->u.bin.rhs;
+        val = e->u.bin.lhs;
+    }
+    if (ref->kind != IQL_EXPR_VARREF) goto bad;
+    const char *key = ref->u.ref.name;
+    if (ref->u.ref.type == IQL_TYPE_FIELD || is_field(x, db, names, nn, key))
+        return xerr_set(err, "fields not supported in WHERE clause during deletion");
+    enum del_op dop;
+    if ((op == IQL_OP_EQ || op == IQL_OP_NEQ) && val->kind == IQL_EXPR_STRING)
+        dop = op == IQL_OP_EQ ? DEL_TAG_EQ : DEL_TAG_NE;
+    else if ((op == IQL_OP_EQREGEX || op == IQL_OP_NEQREGEX) && val->kind == IQL_EXPR_REGEX)
+        dop = op == IQL_OP_EQREGEX ? DEL_TAG_RE : DEL_TAG_NRE;
+    else
+        goto bad;
+    *out = del_node_new(dop, key, val->u.s, NULL, NULL);
+    return *out ? 0 : SL_ENOMEM;
+bad:;
+    struct sl_buf b;
+    sl_buf_init(&b, 0);
+    iql_expr_format(e, &b);
+    int rc = xerr_set(err,
+                      "unsupported condition in a deletion: %s (tags compare with = != =~ "
+                      "!~ against a string or regex)",
+                      b.ptr ? b.ptr : "?");
+    sl_buf_release(&b);
+    return rc;
+}
+
+static int run_delete(struct iql_exec_ctx *x, const struct iql_stmt *st, struct xerr *err)
+{
+    const struct iql_meta *m = &st->meta;
+    bool drop_series = st->kind == IQL_STMT_DROP_SERIES;
+    const char *db = x->db;
+    for (size_t i = 0; i < m->nsources; i++)
+        if (m->sources[i].m.database) db = m->sources[i].m.database;
+    if (!db || !*db) return xerr_set(err, "database name required");
+    if (x->allowed && !x->allowed(x->allowed_ud, db, 2))
+        return xerr_set(err, "error authorizing query: not authorized to write database \"%s\"",
+                        db);
+    struct del_pred p = {INT64_MIN, INT64_MAX, NULL};
+    int rc = 0;
+    /* FROM: explicit names (for the field check) and the measurement predicate */
+    const char **names = NULL;
+    size_t nn = 0;
+    struct del_node *from = NULL;
+    if (m->nsources) {
+        names = sl_arena_alloc(x->arena, m->nsources * sizeof(*names));
+        if (!names) return SL_ENOMEM;
+    }
+    for (size_t i = 0; i < m->nsources && rc == 0; i++) {
+        const struct iql_measurement *mm = &m->sources[i].m;
+        if (m->sources[i].subquery || (!mm->name && !mm->regex)) {
+            rc = xerr_set(err, "%s FROM takes measurement names or regexes",
+                          drop_series ? "DROP SERIES" : "DELETE");
+            break;
+        }
+        if (mm->name) names[nn++] = mm->name;
+        struct del_node *n = del_node_new(mm->regex ? DEL_NAME_RE : DEL_NAME_EQ, NULL,
+                                          mm->regex ? mm->regex : mm->name, NULL, NULL);
+        from = n && from ? del_node_new(DEL_OR, NULL, NULL, from, n) : n ? n : from;
+        if (!n || !from) rc = SL_ENOMEM;
+    }
+    /* with a regex in FROM the field check covers every measurement */
+    bool any_re = false;
+    for (size_t i = 0; i < m->nsources; i++)
+        any_re |= m->sources[i].m.regex != NULL;
+    const char **check = any_re || !m->nsources ? NULL : names;
+    struct del_node *tags = NULL;
+    if (rc == 0 && m->cond) {
+        bool bad = false, any_time = false;
+        time_terms(m->cond, false, &bad, &any_time, 0);
+        char msg[256];
+        if (drop_series && any_time)
+            rc = xerr_set(err, "DROP SERIES doesn't support time in WHERE clause");
+        else if (bad)
+            rc = xerr_set(err, "time conditions of a deletion must be joined with AND");
+        else if (iql_cond_time_range(m->cond, x->now_ns, &p.tmin, &p.tmax, msg, sizeof(msg)) < 0)
+            rc = xerr_set(err, "%s", msg);
+        struct iql_expr *rest = NULL;
+        if (rc == 0) rest = iql_cond_without_time(m->cond, x->arena, &rc);
+        if (rc == 0 && rest) rc = cond_to_del(x, db, check, nn, rest, 0, &tags, err);
+    }
+    if (rc == 0) {
+        if (from && tags) {
+            if (!(p.root = del_node_new(DEL_AND, NULL, NULL, from, tags))) rc = SL_ENOMEM;
+        } else {
+            p.root = from ? from : tags;
+        }
+        from = tags = NULL;
+    }
+    del_node_free(from);
+    del_node_free(tags);
+    char msg[256];
+    if (rc == 0)
+        rc = del_pred_compile(&p, msg, sizeof(msg)) == SL_EINVAL ? xerr_set(err, "%s", msg) : 0;
+    if (rc == 0) {
+        int r = storage_delete(x->eng, db, strlen(db), &p, NULL);
+        if (r == SL_ENOENT)
+            rc = xerr_set(err, "database not found: %s", db);
+        else if (r < 0)
+            rc = xerr_set(err, "cannot delete: %s", sl_strerror(r));
+    }
+    del_pred_release(&p);
+    return rc;
+}
+
 int xmeta_run(struct iql_exec_ctx *x, const struct iql_stmt *st, struct iql_result *out,
               struct xerr *err)
 {
@@ -435,26 +609,14 @@ int xmeta_run(struct iql_exec_ctx *x, const struct iql_stmt *st, struct iql_resu
                           db);
             break;
         }
-        struct catalog *cat = x->eng->catalog;
-        catalog_wrlock(cat);
-        struct cat_db *d = catalog_db_get(cat, db, strlen(db));
-        struct cat_table *t =
-            d ? cat_db_table_get(d, st->admin.name, strlen(st->admin.name)) : NULL;
-        int r = t ? catalog_table_drop(cat, t) : SL_ENOENT;
-        catalog_unlock(cat);
-        if (r == SL_ENOENT)
-            rc = xerr_set(err, "measurement not found");
-        else if (r < 0)
+        int r = storage_drop_table(x->eng, db, strlen(db), st->admin.name, strlen(st->admin.name));
+        /* 1.6 answers success for a measurement that does not exist */
+        if (r < 0 && r != SL_ENOENT)
             rc = xerr_set(err, "cannot drop measurement: %s", sl_strerror(r));
         break;
     }
     case IQL_STMT_DELETE:
-    case IQL_STMT_DROP_SERIES:
-        rc = xerr_set(err,
-                      "%s is not supported by sluice: rows cannot be deleted individually yet "
-                      "(drop the measurement or the database, or let retention expire them)",
-                      st->kind == IQL_STMT_DELETE ? "DELETE" : "DROP SERIES");
-        break;
+    case IQL_STMT_DROP_SERIES: rc = run_delete(x, st, err); break;
     case IQL_STMT_EXPLAIN:
         rc = xerr_set(err, "EXPLAIN is not supported by sluice's InfluxQL");
         break;
