@@ -324,6 +324,9 @@ static int run_statement(sqlite3 *db, const struct sql_request *r, const struct 
         for (size_t k = 0; k < rw->ntime_names; k++)
             if (!strcmp(rw->time_names[k], names[c])) kind[c] = 1;
     }
+    /* aggregates by time bucket and tag: the vectorised path (fastagg.c) */
+    rc = sql_fastagg_run(db, ctx, rw, st, names, kind, r->format, pr->deadline, out, err, errlen);
+    if (rc != SQL_FASTAGG_DECLINED) goto out;
     if ((rc = qout_open(r->format, out, names, (size_t)nc, &o)) < 0) goto out;
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "query/output/qout.h"
 
 struct engine;
 struct cat_db;
@@ -90,5 +91,26 @@ struct sql_ctx {
 /* Registers the "sluice" module; tables are then made with
  * CREATE VIRTUAL TABLE "<measurement>" USING sluice. */
 int sql_vtab_register(sqlite3 *db, struct sql_ctx *ctx);
+
+/* ---- fast aggregation path (fastagg.c, docs/sql.md) ---- */
+
+#define SQL_FASTAGG_DECLINED 1
+
+/* Offers a prepared statement (st, from rw->sql on db, with its result
+ * names and kinds as run_statement computed them: 0 plain, 1 timestamp,
+ * 2 boolean) to the vectorised aggregation path. Returns
+ * SQL_FASTAGG_DECLINED when the shape is not handled (or the answer would
+ * depend on SQLite's row order, or SQLite would raise an error): nothing
+ * was written to out and the caller runs the statement with SQLite.
+ * Otherwise the result is in out and the return is 0 or a negative SL_*
+ * with a message in err (SL_EBUSY after deadline, sl_mono_ns clock). */
+int sql_fastagg_run(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *rw,
+                    sqlite3_stmt *st, const char *const *names, const uint8_t *kind,
+                    enum qout_format f, int64_t deadline, struct sl_buf *out, char *err,
+                    size_t errlen);
+
+/* Statements answered by the fast path, declined (shape not recognised or
+ * switched off), and recognised but handed back to SQLite during the scan. */
+void sql_fastagg_counters(uint64_t *taken, uint64_t *declined, uint64_t *fellback);
 
 #endif
