@@ -268,24 +268,9 @@ void api_query_influxql(struct api_server *s, struct http_req *req, struct http_
         api_forbidden(resp, API_V3, db);
         goto out;
     }
-    struct iql_param *pv = NULL;
-    size_t npv = 0;
-    char perrmsg[300];
-    if (pjson && *pjson) {
-        int rc = api_iql_params(pjson, strlen(pjson), &ar, &pv, &npv, perrmsg, sizeof(perrmsg));
-        if (rc < 0) {
-            http_resp_error(resp, 400, rc == SL_ENOMEM ? "out of memory" : perrmsg);
-            goto out;
-        }
-    }
     struct iql_result *res;
     size_t nres;
-    struct iql_error perr;
-    int rc = api_iql_run(s, &a, q, db, NULL, pv, npv, &ar, &res, &nres, &perr);
-    if (rc < 0) {
-        http_resp_error(resp, 400, rc == SL_EINVAL ? perr.msg : "query exceeded its memory limit");
-        goto out;
-    }
+    if (api_iql_execute(s, &a, q, db, NULL, pjson, &ar, resp, &res, &nres) < 0) goto out;
     for (size_t i = 0; i < nres; i++)
         if (res[i].error) {
             http_resp_error(resp, 400, res[i].error);

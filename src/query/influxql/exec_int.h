@@ -82,7 +82,21 @@ int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const 
 /* Names of the measurements of db matching a regex (sorted). */
 int xload_measurements(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const char *re,
                        const char ***names, size_t *n);
+/* As xload_table, loading only the tags named in tags[0..ntags) (every tag
+ * when tags is NULL; the others read as absent): a series then holds rows
+ * with the same values of those tags, in strictly increasing time order
+ * (stored series that overlap in time stay apart). */
+int xload_table_tags(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const char *name,
+                     int64_t tmin, int64_t tmax, const struct iql_expr *cond, bool all_fields,
+                     const char **need, size_t nneed, const char *const *tags, size_t ntags,
+                     bool series_only, struct xtable **out);
 struct xseries *xt_series_add(struct sl_arena *a, struct xtable *t);
+/* The tag filters (scan_opts.tags) cond implies on table t: a superset of
+ * the rows cond keeps (see exec_load.c); arrays in the arena. */
+struct cat_table;
+struct scan_tag_filter;
+int xload_tag_filters(struct sl_arena *a, struct cat_table *t, const struct iql_expr *cond,
+                      struct scan_tag_filter **out, size_t *n);
 int xs_push(struct sl_arena *a, const struct xtable *t, struct xseries *s, int64_t time);
 
 /* ---- exec_func.c ---- */

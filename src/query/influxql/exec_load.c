@@ -6,6 +6,17 @@
  *
  * Series keys are built the way InfluxDB 1.x prints them (SHOW SERIES):
  * measurement,k1=v1,k2=v2 with keys sorted and `,`, `=` and space escaped.
+ *
+ * Pushdown (struct scan_opts): only the time column, the tags and the fields
+ * the statement references are decoded, and the tag equality sets the
+ * condition implies (xload_tag_filters) filter rows inside the scan. The
+ * condition is still evaluated on every row afterwards, so those sets only
+ * have to be a superset of what it keeps: they are derived from `tag = 'v'`
+ * and exact literal regexes (`tag =~ /^(a|b)$/`), combined under AND
+ * (intersection) and OR (union, when both sides constrain the same tag);
+ * everything else (!=, !~, other regexes, fields, unknown names) constrains
+ * nothing. A set that contains '' is never pushed: a row without the tag
+ * compares as '' in InfluxQL, but the scan's filter drops rows without it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +29,28 @@
 #include "storage/engine.h"
 #include "storage/scan.h"
 
+/* The series of one key: more than one ("lanes") only when not every tag
+ * is loaded and rows of several stored series with those tag values overlap
+ * in time; each lane stays in strictly increasing time order. */
+struct lanes {
+    struct xseries **v;
+    size_t n, cap, next;
+};
+
 struct load_ctx {
     struct iql_exec_ctx *x;
     struct xeval *ev;
     struct xtable *tb;
     const struct iql_expr *cond;
-    uint32_t *fcol; /* catalog column id of each field slot */
-    uint32_t *tcol; /* catalog column id of each tag slot */
-    /* series key -> series */
-    struct xseries **map;
-    const char **mapkeys;
-    size_t mapcap, nser, sercap;
-    const char *lastkey;
-    struct xseries *last;
-    int rc; /* error of series_for other than SL_ENOMEM */
+    uint32_t *fcol;              /* catalog column id of each field slot */
+    uint32_t *tcol;              /* catalog column id of each tag slot */
+    const struct buf_col **tcur; /* the current chunk's tag columns present */
+    size_t ntcur;
+    /* series key -> its lanes (open addressing on the first lane's key) */
+    struct lanes **map;
+    size_t mapcap, nlanes, nser, sercap;
+    struct sl_buf kb; /* the key being looked up */
+    int rc;           /* error of series_for other than SL_ENOMEM */
     bool series_only;
 };
 
@@ -89,66 +108,73 @@ static int add_escaped(struct sl_buf *b, const char *s)
 static int map_grow(struct load_ctx *c)
 {
     size_t ncap = c->mapcap ? c->mapcap * 2 : 256;
-    struct xseries **nm = sl_calloc(ncap, sizeof(*nm));
-    const char **nk = sl_calloc(ncap, sizeof(*nk));
-    if (!nm || !nk) {
-        sl_free(nm);
-        sl_free(nk);
-        return SL_ENOMEM;
-    }
+    struct lanes **nm = sl_calloc(ncap, sizeof(*nm));
+    if (!nm) return SL_ENOMEM;
     for (size_t i = 0; i < c->mapcap; i++) {
-        if (!c->mapkeys[i]) continue;
-        size_t h = sl_hash64(c->mapkeys[i], strlen(c->mapkeys[i]), 0) & (ncap - 1);
-        while (nk[h])
+        if (!c->map[i]) continue;
+        const char *k = c->map[i]->v[0]->key;
+        size_t h = sl_hash64(k, strlen(k), 0) & (ncap - 1);
+        while (nm[h])
             h = (h + 1) & (ncap - 1);
-        nk[h] = c->mapkeys[i];
         nm[h] = c->map[i];
     }
     sl_free(c->map);
-    sl_free(c->mapkeys);
     c->map = nm;
-    c->mapkeys = nk;
     c->mapcap = ncap;
     return 0;
 }
 
-static struct xseries *series_for(struct load_ctx *c, const struct scan_chunk *ch, size_t row)
+/* The value of tag column id in row r of ch (NULL, 0 when absent). */
+static const struct buf_str *tag_at(const struct scan_chunk *ch, uint32_t id, size_t r)
 {
-    const char *key = ch->keys[row];
-    if (c->lastkey && (c->lastkey == key || strcmp(c->lastkey, key) == 0)) return c->last;
-    if ((c->nser + 1) * 2 > c->mapcap && map_grow(c) < 0) return NULL;
-    size_t h = sl_hash64(key, strlen(key), 0) & (c->mapcap - 1);
-    while (c->mapkeys[h]) {
-        if (strcmp(c->mapkeys[h], key) == 0) {
-            c->lastkey = c->mapkeys[h];
-            c->last = c->map[h];
-            return c->last;
-        }
-        h = (h + 1) & (c->mapcap - 1);
+    if (id >= ch->ncols || !ch->cols[id].present || !ch->cols[id].valid[r]) return NULL;
+    const struct buf_str *sv = &ch->cols[id].v.s[r];
+    return sv->len ? sv : NULL;
+}
+
+/* Whether rows a and b of the chunk have the same tags (the same series):
+ * c->tcur holds the chunk's tag columns that are present. */
+static bool same_tags(const struct load_ctx *c, size_t a, size_t b)
+{
+    for (size_t i = 0; i < c->ntcur; i++) {
+        const struct buf_col *col = c->tcur[i];
+        const struct buf_str *x = &col->v.s[a], *y = &col->v.s[b];
+        bool hx = col->valid[a] && x->len, hy = col->valid[b] && y->len;
+        if (hx != hy) return false;
+        if (hx && (x->len != y->len || (x->ptr != y->ptr && memcmp(x->ptr, y->ptr, x->len) != 0)))
+            return false;
     }
+    return true;
+}
+
+/* Adds a series (lane k of its key: the key gets a suffix that sorts the
+ * lanes in creation order) with the tags of row `row` of ch. */
+static struct xseries *series_new(struct load_ctx *c, const struct scan_chunk *ch, size_t row,
+                                  struct lanes *ln)
+{
     struct sl_arena *a = c->x->arena;
     struct xtable *tb = c->tb;
-    struct xseries *s = xt_series_add(a, tb);
-    char *k = sl_arena_strndup(a, key, strlen(key));
-    if (!s || !k) return NULL;
-    struct sl_buf kb;
-    sl_buf_init(&kb, 0);
-    int bad = add_escaped(&kb, tb->name) < 0;
-    for (size_t i = 0; i < tb->nt && !bad; i++) {
-        uint32_t id = c->tcol[i];
-        if (id >= ch->ncols || !ch->cols[id].present || !ch->cols[id].valid[row]) continue;
-        const struct buf_str *sv = &ch->cols[id].v.s[row];
-        if (!sv->len) continue;
-        s->tagv[i] = sl_arena_strndup(a, sv->ptr, sv->len);
-        if (!s->tagv[i])
-            bad = 1;
-        else if (sl_buf_addc(&kb, ',') < 0 || add_escaped(&kb, tb->tkey[i]) < 0 ||
-                 sl_buf_addc(&kb, '=') < 0 || add_escaped(&kb, s->tagv[i]) < 0)
-            bad = 1;
+    struct sl_buf *kb = &c->kb;
+    if (ln->n == ln->cap) {
+        size_t nc = ln->cap ? ln->cap * 2 : 1;
+        struct xseries **nv = sl_arena_alloc(a, nc * sizeof(*nv));
+        if (!nv) return NULL;
+        if (ln->n) memcpy(nv, ln->v, ln->n * sizeof(*nv));
+        ln->v = nv;
+        ln->cap = nc;
     }
-    if (!bad) s->key = sl_arena_strndup(a, kb.ptr ? kb.ptr : "", kb.len);
-    sl_buf_release(&kb);
-    if (bad || !s->key) return NULL;
+    struct xseries *s = xt_series_add(a, tb);
+    if (!s) return NULL;
+    size_t kl = kb->len;
+    if (ln->n && (sl_buf_addc(kb, '\x01') < 0 || sl_buf_addf(kb, "%08zu", ln->n) < 0)) return NULL;
+    s->key = sl_arena_strndup(a, kb->ptr, kb->len);
+    kb->len = kl;
+    kb->ptr[kl] = '\0';
+    if (!s->key) return NULL;
+    for (size_t i = 0; i < tb->nt; i++) {
+        const struct buf_str *sv = tag_at(ch, c->tcol[i], row);
+        if (sv && !(s->tagv[i] = sl_arena_strndup(a, sv->ptr, sv->len))) return NULL;
+    }
     s->tagcond = xeval_tags(c->ev, c->cond, tb, s->tagv, 0);
     if (s->tagcond < 0) {
         c->rc = s->tagcond;
@@ -164,76 +190,338 @@ static struct xseries *series_for(struct load_ctx *c, const struct scan_chunk *c
     }
     tb->ser[c->nser++] = s;
     tb->nser = c->nser;
-    c->mapkeys[h] = k;
-    c->map[h] = s;
-    c->lastkey = k;
-    c->last = s;
+    ln->v[ln->n++] = s;
     return s;
 }
 
-static int on_chunk(void *ctx, const struct cat_table *t, const struct scan_chunk *ch)
+/* The series for the run of rows starting at row `row` of ch (time t0), by
+ * the loaded tags: a lane of that key whose rows all precede t0 (found or
+ * added). */
+static struct xseries *series_for(struct load_ctx *c, const struct scan_chunk *ch, size_t row,
+                                  int64_t t0)
 {
-    (void)t;
-    struct load_ctx *c = ctx;
+    struct xtable *tb = c->tb;
+    struct sl_buf *kb = &c->kb;
+    sl_buf_reset(kb);
+    if (add_escaped(kb, tb->name) < 0) return NULL;
+    for (size_t i = 0; i < tb->nt; i++) {
+        const struct buf_str *sv = tag_at(ch, c->tcol[i], row);
+        if (!sv) continue;
+        if (sl_buf_addc(kb, ',') < 0 || add_escaped(kb, tb->tkey[i]) < 0 ||
+            sl_buf_addc(kb, '=') < 0)
+            return NULL;
+        for (size_t k = 0; k < sv->len && sv->ptr[k]; k++)
+            if (((sv->ptr[k] == ',' || sv->ptr[k] == '=' || sv->ptr[k] == ' ') &&
+                 sl_buf_addc(kb, '\\') < 0) ||
+                sl_buf_addc(kb, sv->ptr[k]) < 0)
+                return NULL;
+    }
+    if (!kb->ptr) return NULL;
+    if ((c->nlanes + 1) * 2 > c->mapcap && map_grow(c) < 0) return NULL;
+    size_t h = sl_hash64(kb->ptr, kb->len, 0) & (c->mapcap - 1);
+    while (c->map[h]) {
+        struct lanes *ln = c->map[h];
+        if (strcmp(ln->v[0]->key, kb->ptr) == 0) {
+            /* round robin: stored series come back in the same order */
+            for (size_t k = 0; k < ln->n; k++) {
+                size_t i = (ln->next + k) % ln->n;
+                struct xseries *s = ln->v[i];
+                if (!s->n || s->t[s->n - 1] < t0) {
+                    ln->next = (i + 1) % ln->n;
+                    return s;
+                }
+            }
+            ln->next = 0;
+            return series_new(c, ch, row, ln);
+        }
+        h = (h + 1) & (c->mapcap - 1);
+    }
+    struct lanes *ln = sl_arena_alloc(c->x->arena, sizeof(*ln));
+    if (!ln) return NULL;
+    memset(ln, 0, sizeof(*ln));
+    struct xseries *s = series_new(c, ch, row, ln);
+    if (!s) return NULL;
+    c->map[h] = ln;
+    c->nlanes++;
+    return s;
+}
+
+/* Appends row r of ch to s (and drops it again if the condition fails). */
+static int add_row(struct load_ctx *c, const struct scan_chunk *ch, size_t r, struct xseries *s)
+{
     struct xtable *tb = c->tb;
     struct sl_arena *a = c->x->arena;
-    for (size_t r = 0; r < ch->nrows; r++) {
-        struct xseries *s = series_for(c, ch, r);
+    s->t[s->n++] = ch->time[r];
+    struct iql_val *v = s->v + (s->n - 1) * tb->nf;
+    for (size_t f = 0; f < tb->nf; f++) {
+        uint32_t id = c->fcol[f];
+        v[f].kind = IQLV_NULL;
+        if (id >= ch->ncols) continue;
+        const struct buf_col *col = &ch->cols[id];
+        if (!col->present || !col->valid[r]) continue;
+        switch (col->type) {
+        case LP_FLOAT:
+            v[f].kind = IQLV_FLOAT;
+            v[f].u.f = col->v.f[r];
+            break;
+        case LP_INTEGER:
+            v[f].kind = IQLV_INT;
+            v[f].u.i = col->v.i[r];
+            break;
+        case LP_UNSIGNED:
+            v[f].kind = IQLV_UINT;
+            v[f].u.u = col->v.u[r];
+            break;
+        case LP_BOOLEAN:
+            v[f].kind = IQLV_BOOL;
+            v[f].u.b = col->v.b[r] != 0;
+            break;
+        case LP_STRING:
+            v[f].kind = IQLV_STR;
+            v[f].u.s = sl_arena_strndup(a, col->v.s[r].ptr, col->v.s[r].len);
+            if (!v[f].u.s) return SL_ENOMEM;
+            break;
+        }
+    }
+    if (c->cond && s->tagcond != 1) {
+        struct xrow row = {tb, s, s->n - 1};
+        struct iql_val res;
+        c->ev->where = true;
+        int rc = xeval_row(c->ev, c->cond, &row, &res);
+        c->ev->where = false;
+        if (rc < 0) return rc;
+        if (!xval_truthy(&res)) s->n--;
+    }
+    return 0;
+}
+
+/* Rows of a chunk come in (stored series, time) order: each run of rows
+ * with the same loaded tags and increasing times is looked up once and
+ * appended to its series. */
+static int on_chunk(struct load_ctx *c, const struct scan_chunk *ch)
+{
+    c->ntcur = 0;
+    for (size_t i = 0; i < c->tb->nt; i++)
+        if (c->tcol[i] < ch->ncols && ch->cols[c->tcol[i]].present)
+            c->tcur[c->ntcur++] = &ch->cols[c->tcol[i]];
+    for (size_t r = 0; r < ch->nrows;) {
+        size_t end = r + 1;
+        while (end < ch->nrows && ch->time[end] > ch->time[end - 1] && same_tags(c, r, end))
+            end++;
+        struct xseries *s = series_for(c, ch, r, ch->time[r]);
         if (!s) return c->rc < 0 ? c->rc : SL_ENOMEM;
+        size_t from = r;
+        r = end;
         if (s->tagcond == 0) continue; /* the tags alone rule the series out */
-        /* SHOW statements only need to know that a matching row exists */
-        if (c->series_only && s->n && (s->tagcond == 1 || !c->cond)) continue;
-        if (s->n == s->cap) {
-            /* rows of a series are contiguous in a chunk: reserve the run */
-            size_t run = 1;
-            while (r + run < ch->nrows && (ch->keys[r + run] == ch->keys[r] ||
-                                           strcmp(ch->keys[r + run], ch->keys[r]) == 0))
-                run++;
-            if (xs_reserve(a, tb, s, s->n + run) < 0) return SL_ENOMEM;
-        }
-        s->t[s->n++] = ch->time[r];
-        struct iql_val *v = s->v + (s->n - 1) * tb->nf;
-        for (size_t f = 0; f < tb->nf; f++) {
-            uint32_t id = c->fcol[f];
-            v[f].kind = IQLV_NULL;
-            if (id >= ch->ncols) continue;
-            const struct buf_col *col = &ch->cols[id];
-            if (!col->present || !col->valid[r]) continue;
-            switch (col->type) {
-            case LP_FLOAT:
-                v[f].kind = IQLV_FLOAT;
-                v[f].u.f = col->v.f[r];
-                break;
-            case LP_INTEGER:
-                v[f].kind = IQLV_INT;
-                v[f].u.i = col->v.i[r];
-                break;
-            case LP_UNSIGNED:
-                v[f].kind = IQLV_UINT;
-                v[f].u.u = col->v.u[r];
-                break;
-            case LP_BOOLEAN:
-                v[f].kind = IQLV_BOOL;
-                v[f].u.b = col->v.b[r] != 0;
-                break;
-            case LP_STRING:
-                v[f].kind = IQLV_STR;
-                v[f].u.s = sl_arena_strndup(a, col->v.s[r].ptr, col->v.s[r].len);
-                if (!v[f].u.s) return SL_ENOMEM;
-                break;
-            }
-        }
-        if (c->cond && s->tagcond != 1) {
-            struct xrow row = {tb, s, s->n - 1};
-            struct iql_val res;
-            c->ev->where = true;
-            int rc = xeval_row(c->ev, c->cond, &row, &res);
-            c->ev->where = false;
+        size_t want = c->series_only ? 1 : end - from;
+        if (xs_reserve(c->x->arena, c->tb, s, s->n + want) < 0) return SL_ENOMEM;
+        for (size_t i = from; i < end; i++) {
+            /* SHOW statements only need to know that a matching row exists */
+            if (c->series_only && s->n && (s->tagcond == 1 || !c->cond)) break;
+            int rc = add_row(c, ch, i, s);
             if (rc < 0) return rc;
-            if (!xval_truthy(&res)) s->n--;
         }
     }
     return 0;
+}
+
+/* ---- tag filter pushdown ---- */
+
+/* More values than this make the per-row set test costlier than it saves. */
+#define PUSH_MAX_VALS 64
+
+/* Tag constraints: at most one filter per tag column (cap = table columns). */
+struct tcons {
+    struct scan_tag_filter *f;
+    size_t n;
+};
+
+/* The tag column a condition operand reads, as the executor resolves it: a
+ * name that is a tag column, not cast to ::field (catalog column names are
+ * unique, so no field shares it). */
+static bool tag_operand(struct cat_table *t, const struct iql_expr *e, uint32_t *col)
+{
+    if (e->kind != IQL_EXPR_VARREF || e->u.ref.type == IQL_TYPE_FIELD) return false;
+    if (strcmp(e->u.ref.name, "time") == 0) return false;
+    struct cat_column *c = cat_table_column_get(t, e->u.ref.name, strlen(e->u.ref.name));
+    if (!c || c->kind != CAT_COL_TAG) return false;
+    *col = c->id;
+    return true;
+}
+
+static bool set_has(const struct scan_str *v, size_t n, const char *p, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].len == len && memcmp(v[i].ptr, p, len) == 0) return true;
+    return false;
+}
+
+static bool re_meta(char ch)
+{
+    return ch && strchr(".[]{}()*+?^$|\\", ch) != NULL;
+}
+
+/*
+ * The strings a regex matches when it is exactly ^lit$ or ^(lit|lit|...)$
+ * with literal alternatives (metacharacters only escaped): returns 1 and the
+ * set, 0 when the pattern is anything else (or matches ''), or SL_ENOMEM.
+ */
+static int re_literals(struct sl_arena *a, const char *p, struct scan_str **out, size_t *nout)
+{
+    size_t len = strlen(p);
+    if (len < 2 || p[0] != '^') return 0;
+    size_t i = 1;
+    bool group = p[i] == '(';
+    if (group) i++;
+    size_t nalt = 1;
+    for (size_t k = i; k < len; k++)
+        nalt += p[k] == '|';
+    if (nalt > PUSH_MAX_VALS) return 0;
+    struct scan_str *v = sl_arena_alloc(a, nalt * sizeof(*v));
+    char *buf = sl_arena_alloc(a, len + 1);
+    if (!v || !buf) return SL_ENOMEM;
+    size_t n = 0, bl = 0, start = 0;
+    for (;;) {
+        char ch = p[i];
+        if (ch == '\\') {
+            if (!re_meta(p[i + 1])) return 0; /* \d, \w, ... are classes */
+            buf[bl++] = p[i + 1];
+            i += 2;
+            continue;
+        }
+        if (ch == '|' || (group && ch == ')') || (!group && ch == '$')) {
+            if (bl == start) return 0; /* an empty alternative matches '' */
+            v[n].ptr = buf + start;
+            v[n].len = bl - start;
+            if (!set_has(v, n, v[n].ptr, v[n].len)) n++;
+            start = bl;
+            i++;
+            if (ch == '|') {
+                if (!group) return 0; /* ^a|b$ is (^a)|(b$) */
+                continue;
+            }
+            if (group && p[i++] != '$') return 0;
+            if (i != len) return 0;
+            break;
+        }
+        if (!ch || re_meta(ch)) return 0;
+        buf[bl++] = ch;
+        i++;
+    }
+    *out = v;
+    *nout = n;
+    return 1;
+}
+
+static struct scan_tag_filter *tc_find(const struct tcons *c, uint32_t col)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->f[i].col == col) return &c->f[i];
+    return NULL;
+}
+
+static int derive(struct sl_arena *a, struct cat_table *t, const struct iql_expr *e,
+                  struct tcons *out, int depth)
+{
+    out->n = 0;
+    out->f = NULL;
+    if (!e || e->kind != IQL_EXPR_BINARY || depth > 2000) return 0;
+    enum iql_op op = e->u.bin.op;
+    if (op == IQL_OP_AND || op == IQL_OP_OR) {
+        struct tcons l, r;
+        int rc = derive(a, t, e->u.bin.lhs, &l, depth + 1);
+        if (rc == 0) rc = derive(a, t, e->u.bin.rhs, &r, depth + 1);
+        if (rc < 0) return rc;
+        if (op == IQL_OP_OR && (!l.n || !r.n)) return 0;
+        if (op == IQL_OP_AND && !r.n) {
+            *out = l;
+            return 0;
+        }
+        if (op == IQL_OP_AND && !l.n) {
+            *out = r;
+            return 0;
+        }
+        out->f = sl_arena_alloc(a, (t->ncols ? t->ncols : 1) * sizeof(*out->f));
+        if (!out->f) return SL_ENOMEM;
+        if (op == IQL_OP_AND) {
+            /* both hold: intersect the sets of a tag both sides constrain */
+            for (size_t i = 0; i < l.n; i++) {
+                const struct scan_tag_filter *rf = tc_find(&r, l.f[i].col);
+                struct scan_tag_filter nf = l.f[i];
+                if (rf) {
+                    struct scan_str *v = sl_arena_alloc(a, (nf.nvals ? nf.nvals : 1) * sizeof(*v));
+                    if (!v) return SL_ENOMEM;
+                    size_t k = 0;
+                    for (size_t j = 0; j < l.f[i].nvals; j++)
+                        if (set_has(rf->vals, rf->nvals, l.f[i].vals[j].ptr, l.f[i].vals[j].len))
+                            v[k++] = l.f[i].vals[j];
+                    nf.vals = v;
+                    nf.nvals = k;
+                }
+                out->f[out->n++] = nf;
+            }
+            for (size_t i = 0; i < r.n; i++)
+                if (!tc_find(&l, r.f[i].col)) out->f[out->n++] = r.f[i];
+            return 0;
+        }
+        /* one side holds: a tag both sides constrain is in the union */
+        for (size_t i = 0; i < l.n; i++) {
+            const struct scan_tag_filter *rf = tc_find(&r, l.f[i].col);
+            if (!rf || l.f[i].nvals + rf->nvals > PUSH_MAX_VALS) continue;
+            struct scan_str *v = sl_arena_alloc(a, (l.f[i].nvals + rf->nvals + 1) * sizeof(*v));
+            if (!v) return SL_ENOMEM;
+            size_t k = l.f[i].nvals;
+            if (k) memcpy(v, l.f[i].vals, k * sizeof(*v));
+            for (size_t j = 0; j < rf->nvals; j++)
+                if (!set_has(v, k, rf->vals[j].ptr, rf->vals[j].len)) v[k++] = rf->vals[j];
+            out->f[out->n++] = (struct scan_tag_filter){l.f[i].col, v, k};
+        }
+        return 0;
+    }
+    const struct iql_expr *l = e->u.bin.lhs, *r = e->u.bin.rhs;
+    uint32_t col;
+    struct scan_str *vals = NULL;
+    size_t nvals = 0;
+    if (op == IQL_OP_EQ) {
+        if (!tag_operand(t, l, &col)) {
+            const struct iql_expr *x = l;
+            l = r;
+            r = x;
+            if (!tag_operand(t, l, &col)) return 0;
+        }
+        if (r->kind != IQL_EXPR_STRING || !r->u.s[0]) return 0; /* '' matches no tag */
+        vals = sl_arena_alloc(a, sizeof(*vals));
+        if (!vals) return SL_ENOMEM;
+        vals->ptr = r->u.s;
+        vals->len = strlen(r->u.s);
+        nvals = 1;
+    } else if (op == IQL_OP_EQREGEX) {
+        if (r->kind != IQL_EXPR_REGEX) {
+            const struct iql_expr *x = l;
+            l = r;
+            r = x;
+        }
+        if (r->kind != IQL_EXPR_REGEX || !tag_operand(t, l, &col)) return 0;
+        int rc = re_literals(a, r->u.s, &vals, &nvals);
+        if (rc <= 0) return rc;
+    } else {
+        return 0;
+    }
+    out->f = sl_arena_alloc(a, sizeof(*out->f));
+    if (!out->f) return SL_ENOMEM;
+    out->f[0] = (struct scan_tag_filter){col, vals, nvals};
+    out->n = 1;
+    return 0;
+}
+
+int xload_tag_filters(struct sl_arena *a, struct cat_table *t, const struct iql_expr *cond,
+                      struct scan_tag_filter **out, size_t *n)
+{
+    struct tcons c;
+    int rc = derive(a, t, cond, &c, 0);
+    *out = rc < 0 ? NULL : c.f;
+    *n = rc < 0 ? 0 : c.n;
+    return rc < 0 ? rc : 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -264,10 +552,20 @@ int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const 
                 int64_t tmin, int64_t tmax, const struct iql_expr *cond, bool all_fields,
                 const char **need, size_t nneed, bool series_only, struct xtable **out)
 {
+    return xload_table_tags(x, ev, db, name, tmin, tmax, cond, all_fields, need, nneed, NULL, 0,
+                            series_only, out);
+}
+
+int xload_table_tags(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const char *name,
+                     int64_t tmin, int64_t tmax, const struct iql_expr *cond, bool all_fields,
+                     const char **need, size_t nneed, const char *const *tags, size_t ntags,
+                     bool series_only, struct xtable **out)
+{
     struct catalog *cat = x->eng->catalog;
     struct sl_arena *a = x->arena;
     struct load_ctx c;
     memset(&c, 0, sizeof(c));
+    sl_buf_init(&c.kb, 0);
     int rc = 0;
     *out = NULL;
     catalog_rdlock(cat);
@@ -283,7 +581,9 @@ int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const 
     tb->tkey = sl_arena_alloc(a, (t->ncols + 1) * sizeof(char *));
     c.fcol = sl_arena_alloc(a, (t->ncols + 1) * sizeof(uint32_t));
     c.tcol = sl_arena_alloc(a, (t->ncols + 1) * sizeof(uint32_t));
-    if (!tb->name || !tb->fname || !tb->ftype || !tb->tkey || !c.fcol || !c.tcol) goto nomem;
+    c.tcur = sl_arena_alloc(a, (t->ncols + 1) * sizeof(*c.tcur));
+    if (!tb->name || !tb->fname || !tb->ftype || !tb->tkey || !c.fcol || !c.tcol || !c.tcur)
+        goto nomem;
     for (size_t i = 0; i < t->ncols; i++) {
         const struct cat_column *col = &t->cols[i];
         if (col->kind == CAT_COL_TAG) {
@@ -301,7 +601,10 @@ int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const 
     qsort(tb->tkey, tb->nt, sizeof(char *), cmp_str);
     for (size_t i = 0; i < tb->nt; i++) {
         struct cat_column *col = cat_table_column_get(t, tb->tkey[i], strlen(tb->tkey[i]));
-        c.tcol[i] = col ? col->id : UINT32_MAX;
+        bool want = !tags;
+        for (size_t k = 0; k < ntags && !want; k++)
+            want = strcmp(tags[k], tb->tkey[i]) == 0;
+        c.tcol[i] = col && want ? col->id : UINT32_MAX; /* UINT32_MAX: not loaded */
         tb->tkey[i] = sl_arena_strndup(a, tb->tkey[i], strlen(tb->tkey[i]));
         if (!tb->tkey[i]) goto nomem;
     }
@@ -314,7 +617,31 @@ int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const 
     c.tb = tb;
     c.cond = cond;
     c.series_only = series_only;
-    rc = storage_scan(x->eng, d, t, tmin, tmax, on_chunk, &c);
+    /* projection: time, the tags and the fields loaded */
+    uint8_t *mask = sl_arena_alloc(a, t->ncols ? t->ncols : 1);
+    if (!mask) goto nomem;
+    memset(mask, 0, t->ncols ? t->ncols : 1);
+    mask[0] = 1;
+    for (size_t i = 0; i < tb->nt; i++)
+        if (c.tcol[i] != UINT32_MAX) mask[c.tcol[i]] = 1;
+    for (size_t i = 0; i < tb->nf; i++)
+        mask[c.fcol[i]] = 1;
+    struct scan_opts o;
+    scan_opts_init(&o);
+    o.min_time = tmin;
+    o.max_time = tmax;
+    o.need = mask;
+    o.nneed = t->ncols;
+    o.no_keys = 1; /* series are told apart by their tag values */
+    struct scan_tag_filter *tf;
+    if ((rc = xload_tag_filters(a, t, cond, &tf, &o.ntags)) < 0) goto out;
+    o.tags = tf;
+    struct scan_iter *it;
+    if ((rc = storage_scan_iter_open(x->eng, d, t, &o, &it)) < 0) goto out;
+    const struct scan_chunk *ch;
+    while ((rc = storage_scan_iter_next(it, &ch)) > 0)
+        if ((rc = on_chunk(&c, ch)) < 0) break;
+    storage_scan_iter_close(it);
     if (rc < 0) goto out;
     if (tb->nser > 1) qsort(tb->ser, tb->nser, sizeof(*tb->ser), cmp_series);
     *out = tb;
@@ -324,7 +651,7 @@ nomem:
 out:
     catalog_unlock(cat);
     sl_free(c.map);
-    sl_free(c.mapkeys);
+    sl_buf_release(&c.kb);
     return rc;
 }
 

@@ -1193,6 +1193,23 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
         collect_refs(sel->fields[i].expr, need, &nneed, 512, &wild, 0);
     collect_refs(rowcond, need, &nneed, 512, &wild, 0);
     if (nneed >= 512) wild = true;
+    /* the tags read (refs and GROUP BY names), or NULL: all (wildcards) */
+    const char **tneed = NULL;
+    size_t ntneed = 0;
+    bool all_tags = wild;
+    for (size_t i = 0; i < sel->ndims; i++)
+        all_tags |= sel->dims[i]->kind == IQL_EXPR_WILDCARD || sel->dims[i]->kind == IQL_EXPR_REGEX;
+    if (!all_tags) {
+        tneed = aalloc(a, (nneed + sel->ndims + 1) * sizeof(char *));
+        if (!tneed) {
+            rc = SL_ENOMEM;
+            goto done;
+        }
+        memcpy(tneed, need, nneed * sizeof(char *));
+        ntneed = nneed;
+        for (size_t i = 0; i < sel->ndims; i++)
+            if (sel->dims[i]->kind == IQL_EXPR_VARREF) tneed[ntneed++] = sel->dims[i]->u.ref.name;
+    }
     for (size_t si = 0; si < sel->nsources; si++) {
         const struct iql_source *src = &sel->sources[si];
         if (src->subquery) {
@@ -1243,8 +1260,8 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
         }
         for (size_t ni = 0; ni < nnames; ni++) {
             struct xtable *tb;
-            rc = xload_table(x, &ev, db, names[ni], tmin, tmax, rowcond, wild, need, nneed, false,
-                             &tb);
+            rc = xload_table_tags(x, &ev, db, names[ni], tmin, tmax, rowcond, wild, need, nneed,
+                                  tneed, ntneed, false, &tb);
             if (rc < 0) goto done;
             if (!tb) continue;
             st.tb = tb;
