@@ -63,6 +63,7 @@ void api_query_v1(struct api_server *s, struct http_req *req, struct http_resp *
 void api_query_influxql(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_query_sql(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_configure_database(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_configure_table(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_configure_token(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_v2_authorizations(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_v2_buckets(struct api_server *s, struct http_req *req, struct http_resp *resp);
@@ -74,5 +75,25 @@ void api_storage_action(struct api_server *s, struct http_req *req, struct http_
 /* Parses a JSON request body; NULL with a 400 already set on failure. */
 struct json_t;
 struct json_t *api_json_body(struct http_req *req, struct http_resp *resp, enum api_style st);
+
+/* ---- backup.c: online backup snapshots (admin) and helpers shared with the CLI ---- */
+
+/* Largest chunk of a snapshot file one GET returns. */
+#define BACKUP_CHUNK_MAX ((size_t)8 << 20)
+
+/* /api/sluice/backup[/ID[/file]] (see backup.c). */
+void api_backup(struct api_server *s, struct http_req *req, struct http_resp *resp);
+/* Removes every snapshot under data_dir (at start-up no download can be running). */
+int api_backup_remove_all(const char *data_dir);
+/* Whether rel is a safe relative path: no leading '/', no empty, "." or ".."
+ * component, no control characters or backslashes. */
+int api_backup_path_ok(const char *rel);
+/* SHA-256 of a file as 64 lower-case hex digits, and its size. */
+int api_sha256_file(const char *path, char hex[65], uint64_t *size);
+void api_sha256_hex(const unsigned char md[32], char hex[65]);
+/* Takes the exclusive advisory lock (flock) on DIR/LOCK that marks a data
+ * directory in use. 0 and *fd (keep it open to hold the lock), SL_EBUSY when
+ * another process holds it, SL_ENOENT when dir does not exist, SL_EIO. */
+int api_data_dir_lock(const char *dir, int *fd);
 
 #endif

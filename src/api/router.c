@@ -207,12 +207,14 @@ static void route(struct api_server *s, struct http_req *req, struct http_resp *
     if (!strcmp(p, "/api/v2/query")) return flux_query(req, resp);
     if (!strcmp(p, "/api/v3/query_sql")) return get || post ? api_query_sql(s, req, resp) : method_not_allowed(resp, "GET, POST");
     if (!strcmp(p, "/api/v3/configure/database")) return api_configure_database(s, req, resp);
+    if (!strcmp(p, "/api/v3/configure/table")) return api_configure_table(s, req, resp);
     if (!strncmp(p, "/api/v3/configure/token", 23)) return api_configure_token(s, req, resp);
     if (!strncmp(p, "/api/v2/authorizations", 22)) return api_v2_authorizations(s, req, resp);
     if (!strncmp(p, "/api/v2/buckets", 15)) return api_v2_buckets(s, req, resp);
     if (!strncmp(p, "/api/v2/orgs", 12)) return api_v2_orgs(s, req, resp);
     if (!strcmp(p, "/api/sluice/persist") || !strcmp(p, "/api/sluice/compact"))
         return post ? api_storage_action(s, req, resp) : method_not_allowed(resp, "POST");
+    if (!strncmp(p, "/api/sluice/backup", 18)) return api_backup(s, req, resp);
     if (!strcmp(p, "/api/sluice/debug/rows"))
         return get ? api_debug_rows(s, req, resp) : method_not_allowed(resp, "GET");
     not_found(req, resp);

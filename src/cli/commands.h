@@ -22,5 +22,9 @@ int cmd_serve(int argc, char **argv);
 int cmd_write(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_agent(int argc, char **argv); /* src/agent/agent_main.c */
+int cmd_db(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_backup(int argc, char **argv);  /* backup.c */
+int cmd_restore(int argc, char **argv); /* backup.c */
 
 #endif

@@ -236,6 +236,17 @@ int cmd_serve(int argc, char **argv)
     struct engine *eng = NULL;
     struct token_store *tokens = NULL;
     struct http_server *http = NULL;
+    /* one server per data directory: the lock is held (fd kept open) until
+     * the process ends, and tells `sluice restore` the directory is in use */
+    int lock_fd = -1;
+    if (sl_mkdirs(o.data_dir, 0) == 0) {
+        int lrc = api_data_dir_lock(o.data_dir, &lock_fd);
+        if (lrc == SL_EBUSY) {
+            sl_error("serve", "%s is in use by another sluice process", o.data_dir);
+            return 1;
+        }
+        if (lrc == 0) api_backup_remove_all(o.data_dir); /* stale snapshots */
+    }
     int rc = engine_open(&eo, &eng, err, sizeof(err));
     if (rc < 0) {
         sl_error("serve", "cannot start: %s", err[0] ? err : sl_strerror(rc));
