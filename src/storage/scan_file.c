@@ -15,6 +15,7 @@
 #include "parquet/parquet.h"
 #include "storage/engine.h"
 #include "storage/scan_int.h"
+#include "storage/tag_runs.h"
 
 static int type_matches(enum pq_ctype pt, const struct cat_column *c)
 {
@@ -113,12 +114,12 @@ static void rg_sel_release(struct rg_sel *g)
 
 /* Selects the rows of row group g->rg (g->n rows) that pass the tag filters
  * and lie inside the time range: each tag filter narrows the selection of
- * the previous one (pq_reader_filter_str reads only the pages that can
- * match), then the time range (pq_reader_filter_i64; not needed when the
+ * the previous one (tag_runs_filter: the cached runs of the tag column,
+ * built once per file and row group), then the time range (pq_reader_filter_i64; not needed when the
  * row group's statistics lie inside it). Sets g->m (0: nothing wanted) and
  * *tag_pruned (no row passes the tag filters). */
-static int rg_select(struct pq_reader *r, const long *map, const struct scan_opts *o,
-                     struct rg_sel *g, int *tag_pruned)
+static int rg_select(const char *path, struct pq_reader *r, const long *map,
+                     const struct scan_opts *o, struct rg_sel *g, int *tag_pruned)
 {
     size_t n = g->n, nin = 0, nout = 0;
     int rc = 0, have = 0;
@@ -147,8 +148,8 @@ static int rg_select(struct pq_reader *r, const long *map, const struct scan_opt
         for (size_t v = 0; v < tf->nvals; v++)
             if (tf->vals[v].len <= UINT32_MAX) /* longer values match nothing */
                 vals[nv++] = (struct pq_str){tf->vals[v].ptr, (uint32_t)tf->vals[v].len};
-        rc = pq_reader_filter_str(r, g->rg, (size_t)map[tf->col], vals, nv, have ? g->sel : NULL,
-                                  nin, tmp, &nout);
+        rc = tag_runs_filter(path, r, g->rg, (size_t)map[tf->col], vals, nv, have ? g->sel : NULL,
+                             nin, tmp, &nout);
         if (rc < 0) goto out;
         uint32_t *x = g->sel;
         g->sel = tmp;
@@ -273,7 +274,7 @@ int scan_load_file(struct engine *e, struct cat_table *t, const struct cat_file 
         struct rg_sel *g = &gs[ng];
         g->rg = rg;
         g->n = n;
-        if ((rc = rg_select(r, map, o, g, &tag_pruned)) < 0) goto rg_fail;
+        if ((rc = rg_select(path, r, map, o, g, &tag_pruned)) < 0) goto rg_fail;
         if (tag_pruned) stats->row_groups_pruned++;
         if (g->m) {
             kept += g->m;
