@@ -277,7 +277,7 @@ out:
 }
 
 /* The rows of one source that pass the filters, in its (key, time) order. */
-static int single_source(struct cat_table *t, int64_t part_start, const struct source *src,
+static int single_source(struct cat_table *t, int64_t part_start, struct source *src,
                          const struct scan_opts *o, struct scan_chunk *ch)
 {
     size_t ncols = t->ncols, n = src->nrows;
@@ -293,6 +293,23 @@ static int single_source(struct cat_table *t, int64_t part_start, const struct s
         if (src->time[r] >= o->min_time && src->time[r] <= o->max_time &&
             (!o->ntags || row_matches(src, r, o)))
             sel[m++] = r;
+    if (m == n && n && !src->snap.sid) {
+        /* a file source whose rows all pass (the loader already filtered):
+         * the chunk takes its arrays over instead of copying them */
+        ch->time = src->time;
+        ch->keys = src->keys;
+        src->time = NULL;
+        src->keys = NULL;
+        for (size_t c = 1; c < ncols; c++) {
+            if (!src->cols[c].present) continue;
+            ch->cols[c] = src->cols[c];
+            src->cols[c].v.f = NULL;
+            src->cols[c].valid = NULL;
+        }
+        ch->nrows = m;
+        rc = 0;
+        goto out;
+    }
     ch->time = sl_malloc((m ? m : 1) * sizeof(*ch->time));
     if (src->keys) ch->keys = sl_malloc((m ? m : 1) * sizeof(*ch->keys));
     if (!ch->time || (src->keys && !ch->keys)) goto out;
