@@ -115,16 +115,22 @@ static void bitw_finish(struct bitw *w)
 
 /* Reads value i of bw bits from p; the caller has checked that the packed
  * data (len bytes) covers it. */
-static uint64_t bit_get(const uint8_t *p, size_t len, uint64_t bitpos, int bw)
+static inline uint64_t bit_get(const uint8_t *p, size_t len, uint64_t bitpos, int bw)
 {
     if (bw == 0) return 0;
     size_t idx = (size_t)(bitpos >> 3);
     int shift = (int)(bitpos & 7);
     uint64_t lo = 0;
     size_t avail = len - idx;
-    size_t take = avail < 8 ? avail : 8;
-    for (size_t i = 0; i < take; i++)
-        lo |= (uint64_t)p[idx + i] << (8 * i);
+    if (avail >= 8) { /* one unaligned little-endian load */
+        memcpy(&lo, p + idx, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        lo = __builtin_bswap64(lo);
+#endif
+    } else {
+        for (size_t i = 0; i < avail; i++)
+            lo |= (uint64_t)p[idx + i] << (8 * i);
+    }
     uint64_t v = lo >> shift;
     if (shift + bw > 64 && avail > 8) v |= (uint64_t)p[idx + 8] << (64 - shift);
     return v & mask_bits(bw);
