@@ -66,6 +66,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/re2ere.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "parquet/parquet.h"
@@ -115,47 +116,6 @@ void del_pred_release(struct del_pred *p)
     p->root = NULL;
 }
 
-char *storage_re_translate(const char *p, int *icase)
-{
-    size_t n = strlen(p);
-    *icase = 0;
-    if (!strncmp(p, "(?i)", 4)) {
-        *icase = 1;
-        p += 4;
-        n -= 4;
-    }
-    char *o = sl_malloc(n * 12 + 1);
-    if (!o) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\\' && i + 1 < n) {
-            const char *rep = NULL;
-            switch (p[i + 1]) {
-            case 'd': rep = "[0-9]"; break;
-            case 'D': rep = "[^0-9]"; break;
-            case 'w': rep = "[A-Za-z0-9_]"; break;
-            case 'W': rep = "[^A-Za-z0-9_]"; break;
-            case 's': rep = "[[:space:]]"; break;
-            case 'S': rep = "[^[:space:]]"; break;
-            default: break;
-            }
-            if (rep) {
-                size_t rl = strlen(rep);
-                memcpy(o + k, rep, rl);
-                k += rl;
-            } else {
-                o[k++] = p[i];
-                o[k++] = p[i + 1];
-            }
-            i++;
-            continue;
-        }
-        o[k++] = p[i];
-    }
-    o[k] = '\0';
-    return o;
-}
-
 static int compile_node(struct del_node *n, int depth, char *err, size_t errlen)
 {
     if (!n) return 0;
@@ -165,7 +125,7 @@ static int compile_node(struct del_node *n, int depth, char *err, size_t errlen)
     }
     if ((n->op == DEL_TAG_RE || n->op == DEL_TAG_NRE || n->op == DEL_NAME_RE) && !n->re_ok) {
         int icase;
-        char *tr = storage_re_translate(n->val ? n->val : "", &icase);
+        char *tr = sl_re2_to_ere(n->val ? n->val : "", &icase);
         if (!tr) return SL_ENOMEM;
         int r = regcomp(&n->re, tr, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
         sl_free(tr);

@@ -72,11 +72,6 @@ int del_pred_eval(const struct del_pred *p, const char *measurement, size_t ntag
 int del_pred_encode(const struct del_pred *p, uint32_t db_id, struct sl_buf *out);
 int del_pred_decode(const void *rec, size_t len, uint32_t *db_id, struct del_pred *p);
 
-/* Translates the RE2 spellings InfluxQL users write (\d \w \s and their
- * negations, a leading (?i)) into a POSIX extended regex. Returns a new
- * string (sl_free) or NULL on ENOMEM; *icase is set for (?i). */
-char *storage_re_translate(const char *pattern, int *icase);
-
 struct del_result {
     uint64_t buffer_rows;   /* rows removed from memory */
     uint64_t file_rows;     /* rows removed from Parquet files */

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "common/err.h"
+#include "common/re2ere.h"
 #include "common/mem.h"
 #include "query/influxql/exec_int.h"
 
@@ -207,47 +208,6 @@ int xval_binop(struct xeval *ev, enum iql_op op, const struct iql_val *a, const 
     return 0;
 }
 
-/* RE2 → POSIX ERE for the common escapes. */
-static char *re_translate(const char *p, int *icase)
-{
-    size_t n = strlen(p);
-    *icase = 0;
-    if (!strncmp(p, "(?i)", 4)) {
-        *icase = 1;
-        p += 4;
-        n -= 4;
-    }
-    char *o = sl_malloc(n * 12 + 1);
-    if (!o) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\\' && i + 1 < n) {
-            const char *rep = NULL;
-            switch (p[i + 1]) {
-            case 'd': rep = "[0-9]"; break;
-            case 'D': rep = "[^0-9]"; break;
-            case 'w': rep = "[A-Za-z0-9_]"; break;
-            case 'W': rep = "[^A-Za-z0-9_]"; break;
-            case 's': rep = "[[:space:]]"; break;
-            case 'S': rep = "[^[:space:]]"; break;
-            default: break;
-            }
-            if (rep) {
-                memcpy(o + k, rep, strlen(rep));
-                k += strlen(rep);
-            } else {
-                o[k++] = p[i];
-                o[k++] = p[i + 1];
-            }
-            i++;
-            continue;
-        }
-        o[k++] = p[i];
-    }
-    o[k] = '\0';
-    return o;
-}
-
 int xre_match(struct xeval *ev, const char *pattern, const char *s)
 {
     struct xre_cache *c;
@@ -258,7 +218,7 @@ int xre_match(struct xeval *ev, const char *pattern, const char *s)
         if (!c) return SL_ENOMEM;
         c->pattern = sl_strdup(pattern);
         int icase;
-        char *tr = re_translate(pattern, &icase);
+        char *tr = sl_re2_to_ere(pattern, &icase);
         if (!c->pattern || !tr) {
             sl_free(tr);
             sl_free(c->pattern);
