@@ -197,23 +197,7 @@ int cmd_db(int argc, char **argv)
     if (!strcmp(sub, "list")) {
         rc = db_list(&r);
     } else if (!strcmp(sub, "delete")) {
-        char *esc = sl_admin_escape(name);
-        char *path = NULL;
-        size_t n = esc ? strlen(esc) + 64 : 0;
-        if (esc && (path = sl_malloc(n)))
-            snprintf(path, n, "/api/v3/configure/database?db=%s", esc);
-        snprintf(what, sizeof(what), "delete database \"%.512s\"", name);
-        rc = path ? remote_call(&r, what, "DELETE", path, NULL, NULL, NULL) : REMOTE_FAIL;
-        sl_free(esc);
-        sl_free(path);
-        if (rc == 0) {
-            if (r.json) {
-                json_t *o = json_pack("{s:s,s:b}", "name", name, "deleted", 1);
-                remote_print_json(stdout, o);
-                json_decref(o);
-            } else
-                printf("database \"%s\" deleted\n", name);
-        }
+        rc = remote_delete(&r, "database", "/api/v3/configure/database", "db", "name", name);
     } else {
         int create = !strcmp(sub, "create");
         json_t *body = json_object();

@@ -147,3 +147,26 @@ void remote_print_json(FILE *f, json_t *j)
     if (s) fprintf(f, "%s\n", s);
     free(s);
 }
+
+int remote_delete(struct remote *r, const char *noun, const char *path, const char *param,
+                  const char *key, const char *name)
+{
+    char what[600];
+    char *esc = sl_admin_escape(name);
+    char *url = NULL;
+    size_t n = esc ? strlen(path) + strlen(param) + strlen(esc) + 3 : 0;
+    if (esc && (url = sl_malloc(n))) snprintf(url, n, "%s?%s=%s", path, param, esc);
+    snprintf(what, sizeof(what), "delete %s \"%.256s\"", noun, name);
+    int rc = url ? remote_call(r, what, "DELETE", url, NULL, NULL, NULL) : REMOTE_FAIL;
+    sl_free(esc);
+    sl_free(url);
+    if (rc != 0) return rc;
+    if (r->json) {
+        json_t *o = json_pack("{s:s,s:b}", key, name, "deleted", 1);
+        remote_print_json(stdout, o);
+        json_decref(o);
+    } else {
+        printf("%s \"%s\" deleted\n", noun, name);
+    }
+    return 0;
+}

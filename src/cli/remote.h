@@ -51,5 +51,9 @@ void remote_table(FILE *f, const char *const *headers, size_t ncols, const char 
 
 /* Prints j as compact JSON followed by a newline. */
 void remote_print_json(FILE *f, json_t *j);
+/* DELETE path?param=<name escaped> and report it: {"<key>": name, "deleted": true}
+ * with --format json, else '<noun> "name" deleted'. Returns a REMOTE_* code. */
+int remote_delete(struct remote *r, const char *noun, const char *path, const char *param,
+                  const char *key, const char *name);
 
 #endif

@@ -238,23 +238,7 @@ int cmd_token(int argc, char **argv)
         rc = token_list(&r);
     } else if (is_delete) {
         const char *who = argv[1 + optind];
-        char *esc = sl_admin_escape(who);
-        char *path = NULL;
-        size_t n = esc ? strlen(esc) + 64 : 0;
-        if (esc && (path = sl_malloc(n)))
-            snprintf(path, n, "/api/v3/configure/token?token_name=%s", esc);
-        snprintf(what, sizeof(what), "delete token \"%.256s\"", who);
-        rc = path ? remote_call(&r, what, "DELETE", path, NULL, NULL, NULL) : REMOTE_FAIL;
-        sl_free(esc);
-        sl_free(path);
-        if (rc == 0) {
-            if (r.json) {
-                json_t *o = json_pack("{s:s,s:b}", "token", who, "deleted", 1);
-                remote_print_json(stdout, o);
-                json_decref(o);
-            } else
-                printf("token \"%s\" deleted\n", who);
-        }
+        rc = remote_delete(&r, "token", "/api/v3/configure/token", "token_name", "token", who);
     } else {
         json_t *body = json_object(), *ans = NULL;
         const char *path = "/api/v3/configure/token";
