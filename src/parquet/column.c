@@ -163,9 +163,11 @@ static int read_dict_page(struct dec *d, const struct pm_page_header *h, size_t 
     return 0;
 }
 
-/* Decodes k non-NULL values of a data page from [p, p+len) into d->tmp (8-byte
- * and bool values) or d->tstr (strings). */
-static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, size_t k, int *keep)
+/* Decodes k non-NULL values of a data page from [p, p+len) into out (8-byte
+ * and bool values as uint64_t; d->tmp or the destination itself) or sout
+ * (strings; d->tstr or the destination). */
+static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, size_t k, int *keep,
+                         uint64_t *out, struct pq_str *sout)
 {
     int rc;
     enum pq_ctype t = d->x->type;
@@ -173,17 +175,17 @@ static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, s
     case PQ_ENC_PLAIN:
         if (t == PQ_STRING) {
             *keep = 1;
-            return plain_strings(d, p, len, d->tstr, k);
+            return plain_strings(d, p, len, sout, k);
         }
         if (t == PQ_BOOL) {
             if ((k + 7) / 8 > len) return derr(d, SL_ECORRUPT, "boolean values truncated");
             for (size_t i = 0; i < k; i++)
-                d->tmp[i] = (p[i / 8] >> (i % 8)) & 1;
+                out[i] = (p[i / 8] >> (i % 8)) & 1;
             return 0;
         }
         if (k > len / 8) return derr(d, SL_ECORRUPT, "values truncated");
         for (size_t i = 0; i < k; i++)
-            d->tmp[i] = pq_get_le64(p + i * 8);
+            out[i] = pq_get_le64(p + i * 8);
         return 0;
     case PQ_ENC_RLE:
         if (t != PQ_BOOL) return derr(d, SL_ECORRUPT, "RLE values for a non-boolean");
@@ -192,7 +194,7 @@ static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, s
         if ((rc = pq_hybrid_decode(p + 4, pq_get_le32(p), 1, d->lv, k, NULL)) < 0)
             return derr(d, rc, "bad RLE booleans");
         for (size_t i = 0; i < k; i++)
-            d->tmp[i] = d->lv[i];
+            out[i] = d->lv[i];
         return 0;
     case PQ_ENC_PLAIN_DICTIONARY:
     case PQ_ENC_RLE_DICTIONARY: {
@@ -201,35 +203,75 @@ static int decode_values(struct dec *d, int enc, const uint8_t *p, size_t len, s
         if (len < 1) return derr(d, SL_ECORRUPT, "dictionary indices truncated");
         if ((rc = pq_hybrid_decode(p + 1, len - 1, p[0], d->lv, k, NULL)) < 0)
             return derr(d, rc, "bad dictionary indices");
-        for (size_t i = 0; i < k; i++) {
-            if (d->lv[i] >= d->ndict)
-                return derr(d, SL_ECORRUPT, "dictionary index %u out of range", d->lv[i]);
-            if (t == PQ_STRING)
-                d->tstr[i] = d->dstr[d->lv[i]];
-            else
-                d->tmp[i] = d->dval[d->lv[i]];
+        uint32_t bad = 0;
+        if (t == PQ_STRING) {
+            for (size_t i = 0; i < k; i++) {
+                uint32_t ix = d->lv[i];
+                bad |= ix >= d->ndict;
+                sout[i] = d->dstr[ix < d->ndict ? ix : 0];
+            }
+        } else {
+            for (size_t i = 0; i < k; i++) {
+                uint32_t ix = d->lv[i];
+                bad |= ix >= d->ndict;
+                out[i] = d->dval[ix < d->ndict ? ix : 0];
+            }
+        }
+        if (bad) {
+            for (size_t i = 0; i < k; i++)
+                if (d->lv[i] >= d->ndict)
+                    return derr(d, SL_ECORRUPT, "dictionary index %u out of range", d->lv[i]);
         }
         return 0;
     }
     case PQ_ENC_DELTA_BINARY_PACKED:
         if (t != PQ_TIME_NS && t != PQ_INT64 && t != PQ_UINT64)
             return derr(d, SL_ECORRUPT, "delta encoding for a non-integer");
-        if ((rc = pq_delta_decode(p, len, (int64_t *)d->tmp, k, NULL)) < 0)
+        if ((rc = pq_delta_decode(p, len, (int64_t *)out, k, NULL)) < 0)
             return derr(d, rc, "bad DELTA_BINARY_PACKED data");
         return 0;
     case PQ_ENC_BYTE_STREAM_SPLIT:
         if (t == PQ_BOOL || t == PQ_STRING)
             return derr(d, SL_ECORRUPT, "byte stream split for a variable-width type");
-        if ((rc = pq_bss_decode(p, len, d->tmp, k)) < 0)
+        if ((rc = pq_bss_decode(p, len, out, k)) < 0)
             return derr(d, rc, "bad BYTE_STREAM_SPLIT data");
         return 0;
     }
     return derr(d, SL_EINVAL, "unsupported encoding %d", enc);
 }
 
+/* Decodes the definition levels (bit width 1) of n rows from [p, p+len)
+ * into valid[0..n) as 0/1 bytes: RLE runs are filled whole. *k = the number
+ * of present values. */
+static int def_levels(struct dec *d, const uint8_t *p, size_t len, size_t n, uint8_t *valid,
+                      size_t *k)
+{
+    struct pq_hyb it = {p, p + len, 1, n};
+    size_t got = 0, ones = 0, cnt;
+    int rle, rc;
+    uint32_t val;
+    while ((rc = pq_hyb_next(&it, d->lv, &cnt, &rle, &val)) > 0) {
+        if (rle) {
+            memset(valid + got, (int)val, cnt);
+            ones += val ? cnt : 0;
+        } else {
+            for (size_t i = 0; i < cnt; i++) {
+                valid[got + i] = (uint8_t)d->lv[i];
+                ones += d->lv[i];
+            }
+        }
+        got += cnt;
+    }
+    if (rc < 0 || got != n) return SL_ECORRUPT;
+    *k = ones;
+    return 0;
+}
+
 /* Decodes the data page in d->page (len bytes, rows rows; in chunk mode at
  * most the rows left) into dst_values / dst_valid (row-aligned). Sets
- * d->refs when strings point into d->page (PLAIN), which must then be kept. */
+ * d->refs when strings point into d->page (PLAIN), which must then be kept.
+ * A page without NULLs of an 8-byte or string type decodes straight into
+ * the destination; otherwise into scratch, then scattered to the rows. */
 static int read_data_page(struct dec *d, const struct pm_page_header *h, size_t len,
                           size_t rows_left, void *dst_values, uint8_t *dst_valid, size_t *nulls)
 {
@@ -248,21 +290,23 @@ static int read_data_page(struct dec *d, const struct pm_page_header *h, size_t 
         if (len < 4 || pq_get_le32(p) > len - 4)
             return derr(d, SL_ECORRUPT, "definition levels out of range");
         size_t llen = pq_get_le32(p);
-        if ((rc = pq_hybrid_decode(p + 4, llen, 1, d->lv, n, NULL)) < 0)
+        if ((rc = def_levels(d, p + 4, llen, n, valid, &k)) < 0)
             return derr(d, rc, "bad definition levels");
-        k = 0;
-        for (size_t i = 0; i < n; i++) {
-            valid[i] = (uint8_t)d->lv[i];
-            k += d->lv[i];
-        }
         p += 4 + llen;
         len -= 4 + llen;
     }
     int keep = 0;
-    if ((rc = decode_values(d, h->encoding, p, len, k, &keep)) < 0) return rc;
+    enum pq_ctype t = d->x->type;
+    if (k == n && t != PQ_BOOL) {
+        rc = decode_values(d, h->encoding, p, len, k, &keep, dst_values, dst_values);
+        if (rc < 0) return rc;
+        d->refs = keep;
+        return 0;
+    }
+    if ((rc = decode_values(d, h->encoding, p, len, k, &keep, d->tmp, d->tstr)) < 0) return rc;
     /* Scatter the k present values to their rows. */
     size_t j = 0;
-    if (d->x->type == PQ_STRING) {
+    if (t == PQ_STRING) {
         struct pq_str *dst = dst_values;
         for (size_t i = 0; i < n; i++) {
             if (valid && !valid[i]) {
@@ -272,7 +316,7 @@ static int read_data_page(struct dec *d, const struct pm_page_header *h, size_t 
                 dst[i] = d->tstr[j++];
             }
         }
-    } else if (d->x->type == PQ_BOOL) {
+    } else if (t == PQ_BOOL) {
         uint8_t *dst = dst_values;
         for (size_t i = 0; i < n; i++)
             dst[i] = (valid && !valid[i]) ? 0 : (uint8_t)d->tmp[j++];

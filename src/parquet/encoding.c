@@ -136,6 +136,58 @@ static inline uint64_t bit_get(const uint8_t *p, size_t len, uint64_t bitpos, in
     return v & mask_bits(bw);
 }
 
+/* Unpacks values 0..take-1 of bw bits (1..64) from p into out; len bytes
+ * may be read from p (at least the packed values, possibly more of the same
+ * buffer): one unaligned 8-byte load per value while 8 bytes remain (bw <=
+ * 56 fits one load at any shift), bit_get for the tail. */
+static void unpack_u64(const uint8_t *p, size_t len, int bw, size_t take, uint64_t *out)
+{
+    size_t k = 0;
+    if (bw <= 56 && len >= 8) {
+        uint64_t mask = mask_bits(bw);
+        /* value k's load starts at byte k*bw/8, which must be <= len - 8 */
+        size_t fast = ((len - 8) * 8) / (size_t)bw + 1;
+        if (fast > take) fast = take;
+        uint64_t bitpos = 0;
+        for (; k < fast; k++, bitpos += (uint64_t)bw) {
+            uint64_t lo;
+            memcpy(&lo, p + (bitpos >> 3), 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            lo = __builtin_bswap64(lo);
+#endif
+            out[k] = (lo >> (bitpos & 7)) & mask;
+        }
+    }
+    for (; k < take; k++)
+        out[k] = bit_get(p, len, (uint64_t)k * (uint64_t)bw, bw);
+}
+
+/* As unpack_u64 into 32-bit values (bw <= 32; 0 gives zeros). */
+static void unpack_u32(const uint8_t *p, size_t len, int bw, size_t take, uint32_t *out)
+{
+    size_t k = 0;
+    if (bw == 0) {
+        memset(out, 0, take * sizeof *out);
+        return;
+    }
+    if (len >= 8) {
+        uint64_t mask = mask_bits(bw);
+        size_t fast = ((len - 8) * 8) / (size_t)bw + 1;
+        if (fast > take) fast = take;
+        uint64_t bitpos = 0;
+        for (; k < fast; k++, bitpos += (uint64_t)bw) {
+            uint64_t lo;
+            memcpy(&lo, p + (bitpos >> 3), 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            lo = __builtin_bswap64(lo);
+#endif
+            out[k] = (uint32_t)((lo >> (bitpos & 7)) & mask);
+        }
+    }
+    for (; k < take; k++)
+        out[k] = (uint32_t)bit_get(p, len, (uint64_t)k * (uint64_t)bw, bw);
+}
+
 int pq_bitpack(struct sl_buf *out, const uint64_t *v, size_t n, int bw)
 {
     struct bitw w = {out, 0, 0, 0};
@@ -238,8 +290,7 @@ int pq_hybrid_decode(const uint8_t *p, size_t len, int bw, uint32_t *v, size_t n
             size_t bytes = (size_t)groups * (size_t)bw; /* groups*8*bw/8 */
             if (bytes > (size_t)(end - s)) return SL_ECORRUPT;
             size_t take = count < n - got ? (size_t)count : n - got;
-            for (size_t k = 0; k < take; k++)
-                v[got + k] = (uint32_t)bit_get(s, bytes, (uint64_t)k * (uint64_t)bw, bw);
+            unpack_u32(s, (size_t)(end - s), bw, take, v + got);
             got += take;
             s += bytes;
         } else {
@@ -273,8 +324,7 @@ int pq_hyb_next(struct pq_hyb *it, uint32_t *buf, size_t *count, int *rle, uint3
         size_t bytes = (size_t)groups * (size_t)bw;
         if (bytes > (size_t)(it->end - it->s)) return SL_ECORRUPT;
         size_t take = groups * 8 < it->left ? (size_t)groups * 8 : it->left;
-        for (size_t k = 0; k < take; k++)
-            buf[k] = (uint32_t)bit_get(it->s, bytes, (uint64_t)k * (uint64_t)bw, bw);
+        unpack_u32(it->s, (size_t)(it->end - it->s), bw, take, buf);
         it->s += bytes;
         it->left -= take;
         *count = take;
@@ -381,11 +431,18 @@ int pq_delta_decode(const uint8_t *p, size_t len, int64_t *v, size_t n, size_t *
             size_t bytes = mbv / 8 * (size_t)bw;
             if (bytes > (size_t)(end - s)) return SL_ECORRUPT;
             size_t take = n - got < mbv ? n - got : mbv;
-            for (size_t k = 0; k < take; k++) {
-                uint64_t d = bit_get(s, bytes, (uint64_t)k * (uint64_t)bw, bw);
-                cur = (int64_t)((uint64_t)cur + min + d);
-                v[got++] = cur;
+            uint64_t *dst = (uint64_t *)v + got;
+            uint64_t c = (uint64_t)cur;
+            if (bw == 0) {
+                for (size_t k = 0; k < take; k++)
+                    dst[k] = c += min;
+            } else {
+                unpack_u64(s, (size_t)(end - s), bw, take, dst);
+                for (size_t k = 0; k < take; k++)
+                    dst[k] = c += min + dst[k];
             }
+            cur = (int64_t)c;
+            got += take;
             s += bytes;
         }
     }
@@ -414,9 +471,12 @@ int pq_bss_encode(struct sl_buf *out, const void *v, size_t n)
 int pq_bss_decode(const uint8_t *p, size_t len, void *v, size_t n)
 {
     if (n > SIZE_MAX / 8 || len != n * 8) return SL_ECORRUPT;
-    uint8_t *dst = v;
+    uint64_t *dst = v;
+    const uint8_t *s0 = p, *s1 = p + n, *s2 = p + 2 * n, *s3 = p + 3 * n, *s4 = p + 4 * n,
+                  *s5 = p + 5 * n, *s6 = p + 6 * n, *s7 = p + 7 * n;
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < 8; k++)
-            dst[i * 8 + k] = p[k * n + i];
+        dst[i] = (uint64_t)s0[i] | (uint64_t)s1[i] << 8 | (uint64_t)s2[i] << 16 |
+                 (uint64_t)s3[i] << 24 | (uint64_t)s4[i] << 32 | (uint64_t)s5[i] << 40 |
+                 (uint64_t)s6[i] << 48 | (uint64_t)s7[i] << 56;
     return 0;
 }
