@@ -398,12 +398,20 @@ int pq_decode_chunk(const struct pq_chunk_ctx *x, const uint8_t *chunk, size_t l
         rc = derr(&d, SL_ETOOBIG, "%zu rows exceed the memory limit", x->nrows);
         goto out;
     }
-    if ((rc = charge(&d, x->nrows * (d.esize + 1))) < 0) goto out;
-    out->values = sl_calloc(x->nrows ? x->nrows : 1, d.esize);
-    if (x->nullable) out->valid = sl_calloc(x->nrows ? x->nrows : 1, 1);
-    if (!out->values || (x->nullable && !out->valid)) {
-        rc = SL_ENOMEM;
-        goto out;
+    uint8_t *vals, *valid;
+    if (x->dst_values) {
+        vals = x->dst_values;
+        valid = x->nullable ? x->dst_valid : NULL;
+    } else {
+        if ((rc = charge(&d, x->nrows * (d.esize + 1))) < 0) goto out;
+        out->values = sl_calloc(x->nrows ? x->nrows : 1, d.esize);
+        if (x->nullable) out->valid = sl_calloc(x->nrows ? x->nrows : 1, 1);
+        if (!out->values || (x->nullable && !out->valid)) {
+            rc = SL_ENOMEM;
+            goto out;
+        }
+        vals = out->values;
+        valid = out->valid;
     }
     const uint8_t *p = chunk, *end = chunk + len;
     while (d.done < x->nrows) {
@@ -419,9 +427,8 @@ int pq_decode_chunk(const struct pq_chunk_ctx *x, const uint8_t *chunk, size_t l
         if (h.type == PAGE_DICTIONARY) {
             rc = read_dict_page(&d, &h, ulen);
         } else {
-            rc = read_data_page(&d, &h, ulen, x->nrows - d.done,
-                                (uint8_t *)out->values + d.done * d.esize,
-                                out->valid ? out->valid + d.done : NULL, &out->null_count);
+            rc = read_data_page(&d, &h, ulen, x->nrows - d.done, vals + d.done * d.esize,
+                                valid ? valid + d.done : NULL, &out->null_count);
             if (rc == 0) {
                 d.done += (size_t)h.num_values;
                 if (d.refs) rc = keep_page(&d);

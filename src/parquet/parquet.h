@@ -224,6 +224,13 @@ void pq_reader_set_mem_limit(struct pq_reader *r, size_t bytes);
  * before; it is overwritten). On failure out is left released and the
  * reason is in pq_reader_errmsg. */
 int pq_reader_read_column(struct pq_reader *r, size_t rg, size_t col, struct pq_column_buf *out);
+/* As pq_reader_read_column, into the caller's arrays: values holds the row
+ * group's row count of values of the column's width (8 bytes; 1 for
+ * booleans; struct pq_str for strings), valid as many bytes (set to 1 for a
+ * column without NULLs). owner keeps what strings point into and must be
+ * released (its values and valid stay NULL). */
+int pq_reader_read_column_into(struct pq_reader *r, size_t rg, size_t col, void *values,
+                               uint8_t *valid, struct pq_column_buf *owner);
 /* ---- selective reads ----
  * These read only the pages that hold wanted rows, found through the file's
  * page index (OffsetIndex; ColumnIndex min/max to skip pages) or, in files

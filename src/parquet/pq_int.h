@@ -298,6 +298,11 @@ struct pq_chunk_ctx {
     size_t mem_limit;
     char *err; /* message buffer */
     size_t errlen;
+    /* when dst_values is set, values (and, for a nullable column, the valid
+     * bytes) are decoded into the caller's arrays of nrows entries instead
+     * of arrays the column buffer owns */
+    void *dst_values;
+    uint8_t *dst_valid;
 };
 
 /* Decodes the pages of one column chunk ([chunk, chunk+len), the bytes from

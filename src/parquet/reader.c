@@ -455,10 +455,29 @@ static void chunk_ctx(struct pq_reader *r, size_t rg, size_t col, struct pq_chun
                                (size_t)r->meta.rgs[rg].num_rows,
                                r->mem_limit,
                                r->err,
-                               sizeof r->err};
+                               sizeof r->err,
+                               NULL,
+                               NULL};
 }
 
+static int read_column(struct pq_reader *r, size_t rg, size_t col, void *values, uint8_t *valid,
+                       struct pq_column_buf *out);
+
 int pq_reader_read_column(struct pq_reader *r, size_t rg, size_t col, struct pq_column_buf *out)
+{
+    return read_column(r, rg, col, NULL, NULL, out);
+}
+
+int pq_reader_read_column_into(struct pq_reader *r, size_t rg, size_t col, void *values,
+                               uint8_t *valid, struct pq_column_buf *owner)
+{
+    int rc = read_column(r, rg, col, values, valid, owner);
+    if (rc == 0 && !r->cols[col].nullable) memset(valid, 1, (size_t)r->meta.rgs[rg].num_rows);
+    return rc;
+}
+
+static int read_column(struct pq_reader *r, size_t rg, size_t col, void *values, uint8_t *valid,
+                       struct pq_column_buf *out)
 {
     memset(out, 0, sizeof *out);
     r->err[0] = 0;
@@ -475,7 +494,9 @@ int pq_reader_read_column(struct pq_reader *r, size_t rg, size_t col, struct pq_
                              (size_t)r->meta.rgs[rg].num_rows,
                              r->mem_limit,
                              r->err,
-                             sizeof r->err};
+                             sizeof r->err,
+                             values,
+                             valid};
     const uint8_t *chunk;
     uint8_t *copy = NULL;
     int rc;

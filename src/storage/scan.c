@@ -289,10 +289,13 @@ static int single_source(struct cat_table *t, int64_t part_start, struct source 
     int rc = SL_ENOMEM;
     if (!sel || !ch->cols) goto out;
     size_t m = 0;
-    for (uint32_t r = 0; r < n; r++)
-        if (src->time[r] >= o->min_time && src->time[r] <= o->max_time &&
-            (!o->ntags || row_matches(src, r, o)))
-            sel[m++] = r;
+    if (src->filtered)
+        m = n;
+    else
+        for (uint32_t r = 0; r < n; r++)
+            if (src->time[r] >= o->min_time && src->time[r] <= o->max_time &&
+                (!o->ntags || row_matches(src, r, o)))
+                sel[m++] = r;
     if (m == n && n && !src->snap.sid) {
         /* a file source whose rows all pass (the loader already filtered):
          * the chunk takes its arrays over instead of copying them */

@@ -5,6 +5,7 @@
  * wanted rows are read, decompressed and decoded), and only the selected
  * rows of the needed columns read into a columnar source.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,9 +116,9 @@ static void rg_sel_release(struct rg_sel *g)
 /* Selects the rows of row group g->rg (g->n rows) that pass the tag filters
  * and lie inside the time range: each tag filter narrows the selection of
  * the previous one (tag_runs_filter: the cached runs of the tag column,
- * built once per file and row group), then the time range (pq_reader_filter_i64; not needed when the
- * row group's statistics lie inside it). Sets g->m (0: nothing wanted) and
- * *tag_pruned (no row passes the tag filters). */
+ * built once per file and row group), then the time range (pq_reader_filter_i64; not needed when
+ * the row group's statistics lie inside it). Sets g->m (0: nothing wanted) and *tag_pruned (no row
+ * passes the tag filters). */
 static int rg_select(const char *path, struct pq_reader *r, const long *map,
                      const struct scan_opts *o, struct rg_sel *g, int *tag_pruned)
 {
@@ -174,14 +175,47 @@ static int rg_select(const char *path, struct pq_reader *r, const long *map,
         tmp = x;
         nin = nout;
     } else if (!have) {
-        for (size_t i = 0; i < n; i++)
-            g->sel[i] = (uint32_t)i;
-        nin = n;
+        nin = n; /* every row: rg_copy reads whole columns, g->sel is not used */
     }
     g->m = nin;
 out:
     sl_free(tmp);
     sl_free(vals);
+    return rc;
+}
+
+/* A tag value as the scan holds it (struct buf_str) has the layout of the
+ * reader's struct pq_str, so whole string columns decode in place. */
+_Static_assert(sizeof(struct buf_str) == sizeof(struct pq_str) &&
+                   offsetof(struct buf_str, ptr) == offsetof(struct pq_str, ptr) &&
+                   offsetof(struct buf_str, len) == offsetof(struct pq_str, len),
+               "struct buf_str and struct pq_str differ");
+
+/* Reads every row of row group g straight into s at rows base... */
+static int rg_copy_all(struct pq_reader *r, const long *map, const struct cat_table *t,
+                       struct rg_sel *g, struct source *s, size_t base)
+{
+    int rc;
+    struct pq_column_buf b = PQ_COLUMN_BUF_INIT;
+    uint8_t *tvalid = sl_malloc(g->n ? g->n : 1);
+    if (!tvalid) return SL_ENOMEM;
+    rc = pq_reader_read_column_into(r, g->rg, (size_t)map[0], s->time + base, tvalid, &b);
+    if (rc == 0 && (pq_reader_column(r, (size_t)map[0])->type != PQ_TIME_NS || b.null_count))
+        rc = SL_ECORRUPT;
+    pq_column_buf_release(&b);
+    sl_free(tvalid);
+    for (size_t c = 1; c < t->ncols && rc == 0; c++) {
+        if (map[c] < 0) continue;
+        struct buf_col *col = &s->cols[c];
+        size_t es = scan_ctype_size(col->type);
+        rc = pq_reader_read_column_into(r, g->rg, (size_t)map[c], (uint8_t *)col->v.f + base * es,
+                                        col->valid + base, &b);
+        if (rc < 0) {
+            pq_column_buf_release(&b);
+            break;
+        }
+        rc = keep_or_release(s, col, &b);
+    }
     return rc;
 }
 
@@ -191,6 +225,7 @@ static int rg_copy(struct pq_reader *r, const long *map, const struct cat_table 
                    struct rg_sel *g, struct source *s, size_t base)
 {
     int rc;
+    if (g->m == g->n) return rg_copy_all(r, map, t, g, s, base);
     struct pq_column_buf b = PQ_COLUMN_BUF_INIT;
     if ((rc = pq_reader_read_rows(r, g->rg, (size_t)map[0], g->sel, g->m, &b)) < 0) return rc;
     if (b.nrows != g->m || b.type != PQ_TIME_NS || (b.valid && b.null_count)) {
@@ -308,6 +343,7 @@ int scan_load_file(struct engine *e, struct cat_table *t, const struct cat_file 
         rg_sel_release(&gs[i]);
     }
     s->nrows = base;
+    s->filtered = 1;
     stats->rows_loaded += base; /* only rows in range that pass the tag filters */
     goto out;
 rg_fail:

@@ -18,6 +18,7 @@ struct engine;
 /* One input of a partition's merge: a file, or a buffer partition. */
 struct source {
     size_t nrows;
+    int filtered; /* every row lies in the time range and passes the tag filters */
     const char **keys;
     int64_t *time;
     struct buf_col *cols;       /* ncols (catalog) entries */

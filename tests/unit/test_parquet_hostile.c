@@ -325,7 +325,8 @@ static void test_crafted(void **state)
     assert_int_equal(pm_page_header_encode(&h, &chunk), 0);
     sl_buf_add(&chunk, "abcd", 4);
     struct pq_column_buf b;
-    struct pq_chunk_ctx x = {"c", PQ_INT64, 0, PQ_CODEC_NONE, 1, (size_t)1 << 30, err, sizeof err};
+    struct pq_chunk_ctx x = {"c", PQ_INT64,   0,    PQ_CODEC_NONE, 1, (size_t)1 << 30,
+                             err, sizeof err, NULL, NULL};
     assert_int_equal(pq_decode_chunk(&x, (uint8_t *)chunk.ptr, chunk.len, &b), SL_ECORRUPT);
     assert_non_null(strstr(err, "page sizes"));
     pq_column_buf_release(&b);

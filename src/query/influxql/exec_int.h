@@ -73,6 +73,19 @@ int xval_cmp(const struct iql_val *a, const struct iql_val *b); /* total order f
 bool xval_num(const struct iql_val *v, double *d);
 
 /* ---- exec_load.c ---- */
+/* Selector reduction: when every field of a statement without GROUP BY
+ * time is first/last/min/max of a field, xload_table_tags is given those
+ * (field, selector) pairs and keeps, of each run of rows of a series, only
+ * the rows the selectors pick (the same rows xfunc_agg would pick among
+ * them: the earliest / latest non-NULL value, the earliest of equal
+ * extremes), so the aggregate over the loaded rows is unchanged. Runs whose
+ * rows the WHERE condition has to test one by one are loaded whole. */
+enum xred_kind { XRED_FIRST = 1, XRED_LAST, XRED_MIN, XRED_MAX };
+#define XRED_MAX_PAIRS 16
+struct xred {
+    const char *field;
+    uint8_t kind;
+};
 /* Loads measurement name of db with rows in [tmin, tmax] that match cond
  * (without its time terms). need: field names to load (all_fields: all).
  * series_only: keep at most one matching row per series (SHOW statements). */
@@ -89,7 +102,7 @@ int xload_measurements(struct iql_exec_ctx *x, struct xeval *ev, const char *db,
 int xload_table_tags(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const char *name,
                      int64_t tmin, int64_t tmax, const struct iql_expr *cond, bool all_fields,
                      const char **need, size_t nneed, const char *const *tags, size_t ntags,
-                     bool series_only, struct xtable **out);
+                     bool series_only, const struct xred *red, size_t nred, struct xtable **out);
 struct xseries *xt_series_add(struct sl_arena *a, struct xtable *t);
 /* The tag filters (scan_opts.tags) cond implies on table t: a superset of
  * the rows cond keeps (see exec_load.c); arrays in the arena. */

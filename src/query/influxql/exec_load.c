@@ -52,6 +52,10 @@ struct load_ctx {
     struct sl_buf kb; /* the key being looked up */
     int rc;           /* error of series_for other than SL_ENOMEM */
     bool series_only;
+    /* selector reduction (see struct xred): field slot and kind per pair */
+    size_t nred;
+    uint32_t red_slot[XRED_MAX_PAIRS];
+    uint8_t red_kind[XRED_MAX_PAIRS];
 };
 
 struct xseries *xt_series_add(struct sl_arena *a, struct xtable *t)
@@ -295,6 +299,79 @@ static int add_row(struct load_ctx *c, const struct scan_chunk *ch, size_t r, st
     return 0;
 }
 
+/* The row of [from, end) of ch that selector kind picks in column id, or
+ * SIZE_MAX when none (no value); *ok = false when the column's type is not
+ * one the reduction handles (min/max of strings and booleans). */
+static size_t pick_row(const struct scan_chunk *ch, uint32_t id, uint8_t kind, size_t from,
+                       size_t end, bool *ok)
+{
+    if (id >= ch->ncols || !ch->cols[id].present) return SIZE_MAX;
+    const struct buf_col *col = &ch->cols[id];
+    const uint8_t *valid = col->valid;
+    switch (kind) {
+    case XRED_FIRST:
+        for (size_t i = from; i < end; i++)
+            if (valid[i]) return i;
+        return SIZE_MAX;
+    case XRED_LAST:
+        for (size_t i = end; i-- > from;)
+            if (valid[i]) return i;
+        return SIZE_MAX;
+    }
+    bool mx = kind == XRED_MAX;
+    size_t best = SIZE_MAX;
+    switch (col->type) {
+    case LP_FLOAT:
+        for (size_t i = from; i < end; i++)
+            if (valid[i] && (best == SIZE_MAX ||
+                             (mx ? col->v.f[i] > col->v.f[best] : col->v.f[i] < col->v.f[best])))
+                best = i;
+        return best;
+    case LP_INTEGER:
+        for (size_t i = from; i < end; i++)
+            if (valid[i] && (best == SIZE_MAX ||
+                             (mx ? col->v.i[i] > col->v.i[best] : col->v.i[i] < col->v.i[best])))
+                best = i;
+        return best;
+    case LP_UNSIGNED:
+        for (size_t i = from; i < end; i++)
+            if (valid[i] && (best == SIZE_MAX ||
+                             (mx ? col->v.u[i] > col->v.u[best] : col->v.u[i] < col->v.u[best])))
+                best = i;
+        return best;
+    default: *ok = false; return SIZE_MAX;
+    }
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Selector reduction of the run [from, end) of series s: appends only the
+ * rows the pairs pick, in time order. 1 when the run must be loaded whole
+ * instead (a type the reduction does not handle). */
+static int add_picked(struct load_ctx *c, const struct scan_chunk *ch, size_t from, size_t end,
+                      struct xseries *s)
+{
+    size_t pick[XRED_MAX_PAIRS], np = 0;
+    bool ok = true;
+    for (size_t k = 0; k < c->nred; k++) {
+        size_t r = pick_row(ch, c->fcol[c->red_slot[k]], c->red_kind[k], from, end, &ok);
+        if (!ok) return 1;
+        if (r != SIZE_MAX) pick[np++] = r;
+    }
+    if (np > 1) qsort(pick, np, sizeof(*pick), cmp_size);
+    if (xs_reserve(c->x->arena, c->tb, s, s->n + np) < 0) return SL_ENOMEM;
+    for (size_t k = 0; k < np; k++) {
+        if (k && pick[k] == pick[k - 1]) continue;
+        int rc = add_row(c, ch, pick[k], s);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
 /* Rows of a chunk come in (stored series, time) order: each run of rows
  * with the same loaded tags and increasing times is looked up once and
  * appended to its series. */
@@ -313,6 +390,13 @@ static int on_chunk(struct load_ctx *c, const struct scan_chunk *ch)
         size_t from = r;
         r = end;
         if (s->tagcond == 0) continue; /* the tags alone rule the series out */
+        if (c->nred && (s->tagcond == 1 || !c->cond)) {
+            int rc = add_picked(c, ch, from, end, s);
+            if (rc != 1) {
+                if (rc < 0) return rc;
+                continue;
+            }
+        }
         size_t want = c->series_only ? 1 : end - from;
         if (xs_reserve(c->x->arena, c->tb, s, s->n + want) < 0) return SL_ENOMEM;
         for (size_t i = from; i < end; i++) {
@@ -553,13 +637,13 @@ int xload_table(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const 
                 const char **need, size_t nneed, bool series_only, struct xtable **out)
 {
     return xload_table_tags(x, ev, db, name, tmin, tmax, cond, all_fields, need, nneed, NULL, 0,
-                            series_only, out);
+                            series_only, NULL, 0, out);
 }
 
 int xload_table_tags(struct iql_exec_ctx *x, struct xeval *ev, const char *db, const char *name,
                      int64_t tmin, int64_t tmax, const struct iql_expr *cond, bool all_fields,
                      const char **need, size_t nneed, const char *const *tags, size_t ntags,
-                     bool series_only, struct xtable **out)
+                     bool series_only, const struct xred *red, size_t nred, struct xtable **out)
 {
     struct catalog *cat = x->eng->catalog;
     struct sl_arena *a = x->arena;
@@ -617,6 +701,17 @@ int xload_table_tags(struct iql_exec_ctx *x, struct xeval *ev, const char *db, c
     c.tb = tb;
     c.cond = cond;
     c.series_only = series_only;
+    if (red && nred <= XRED_MAX_PAIRS && !series_only) {
+        for (size_t k = 0; k < nred; k++)
+            for (size_t f = 0; f < tb->nf; f++)
+                if (!strcmp(tb->fname[f], red[k].field)) {
+                    c.red_slot[c.nred] = (uint32_t)f;
+                    c.red_kind[c.nred++] = red[k].kind;
+                    break;
+                }
+        /* a pair whose field the table lacks picks nothing: drop them all */
+        if (c.nred != nred) c.nred = 0;
+    }
     /* projection: time, the tags and the fields loaded */
     uint8_t *mask = sl_arena_alloc(a, t->ncols ? t->ncols : 1);
     if (!mask) goto nomem;

@@ -1210,6 +1210,27 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
         for (size_t i = 0; i < sel->ndims; i++)
             if (sel->dims[i]->kind == IQL_EXPR_VARREF) tneed[ntneed++] = sel->dims[i]->u.ref.name;
     }
+    /* selector reduction: every field first/last/min/max(field), no GROUP BY time */
+    struct xred red[XRED_MAX_PAIRS];
+    size_t nred = 0;
+    bool reduce =
+        sel->group_interval <= 0 && sel->nfields > 0 && sel->nfields <= XRED_MAX_PAIRS && !wild;
+    for (size_t i = 0; i < sel->nfields && reduce; i++) {
+        const struct iql_expr *e = sel->fields[i].expr;
+        reduce = e->kind == IQL_EXPR_CALL && e->u.call.nargs == 1 &&
+                 e->u.call.args[0]->kind == IQL_EXPR_VARREF &&
+                 e->u.call.args[0]->u.ref.type != IQL_TYPE_TAG;
+        if (!reduce) break;
+        const char *fn = e->u.call.name;
+        uint8_t k = !strcmp(fn, "first")  ? XRED_FIRST
+                    : !strcmp(fn, "last") ? XRED_LAST
+                    : !strcmp(fn, "min")  ? XRED_MIN
+                    : !strcmp(fn, "max")  ? XRED_MAX
+                                          : 0;
+        reduce = k != 0;
+        red[nred++] = (struct xred){e->u.call.args[0]->u.ref.name, k};
+    }
+    if (!reduce || getenv("SLUICE_IQL_NO_REDUCE")) nred = 0;
     for (size_t si = 0; si < sel->nsources; si++) {
         const struct iql_source *src = &sel->sources[si];
         if (src->subquery) {
@@ -1261,7 +1282,7 @@ int xselect_run(struct iql_exec_ctx *x, const struct iql_select *sel, int64_t ou
         for (size_t ni = 0; ni < nnames; ni++) {
             struct xtable *tb;
             rc = xload_table_tags(x, &ev, db, names[ni], tmin, tmax, rowcond, wild, need, nneed,
-                                  tneed, ntneed, false, &tb);
+                                  tneed, ntneed, false, red, nred, &tb);
             if (rc < 0) goto done;
             if (!tb) continue;
             st.tb = tb;
