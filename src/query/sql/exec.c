@@ -44,7 +44,9 @@ static int on_progress(void *p)
 static int authorize(void *u, int action, const char *a, const char *b, const char *c,
                      const char *d)
 {
-    (void)u, (void)a, (void)b, (void)c, (void)d;
+    (void)a, (void)b, (void)c, (void)d;
+    /* a table connecting on first use parses its column declaration */
+    if (((const struct sql_ctx *)u)->declaring) return SQLITE_OK;
     switch (action) {
     case SQLITE_SELECT:
     case SQLITE_READ:
@@ -63,24 +65,15 @@ static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return SL_EINVAL;
 }
 
-static void add_ident(struct sl_buf *b, const char *s)
-{
-    sl_buf_addc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"') sl_buf_addc(b, '"');
-        sl_buf_addc(b, *s);
-    }
-    sl_buf_addc(b, '"');
-}
-
-/* Creates a virtual table for each catalog table the query names. */
-static int create_tables(sqlite3 *db, struct cat_db *cdb, const struct sl_buf *sql)
+/* Makes each catalog table the query names a (virtual) table of db. */
+static int create_tables(sqlite3 *db, struct sql_ctx *ctx, struct cat_db *cdb,
+                         const struct sl_buf *sql)
 {
     struct sql_token *t;
     char err[200];
     int n = sql_tokenize(sql->ptr, sql->len, &t, err, sizeof(err));
     if (n < 0) return 0; /* SQLite will say what is wrong */
-    struct sl_buf name = SL_BUF_INIT, stmt = SL_BUF_INIT;
+    struct sl_buf name = SL_BUF_INIT;
     uint8_t *made = sl_calloc(cdb->ntables ? cdb->ntables : 1, 1);
     int rc = made ? 0 : SL_ENOMEM;
     for (int i = 0; i < n && rc == 0; i++) {
@@ -106,17 +99,15 @@ static int create_tables(sqlite3 *db, struct cat_db *cdb, const struct sl_buf *s
             if (found == (size_t)-1 && !strcasecmp(ct->name, name.ptr)) found = k;
         }
         if (found == (size_t)-1 || made[found]) continue;
+        /* SQLite names are case-insensitive: of tables whose names differ
+         * only in case, the first the query names is the one it reads */
+        int clash = 0;
+        for (size_t k = 0; k < cdb->ntables && !clash; k++)
+            clash = made[k] && !strcasecmp(cdb->tables[k]->name, cdb->tables[found]->name);
         made[found] = 1;
-        sl_buf_reset(&stmt);
-        sl_buf_adds(&stmt, "CREATE VIRTUAL TABLE ");
-        add_ident(&stmt, cdb->tables[found]->name);
-        if (sl_buf_adds(&stmt, " USING sluice") < 0) rc = SL_ENOMEM;
-        /* a name that differs only in case from one already made fails: keep the first */
-        else
-            sqlite3_exec(db, stmt.ptr, NULL, NULL, NULL);
+        if (!clash) rc = sql_vtab_register_table(db, ctx, cdb->tables[found]->name);
     }
     sl_buf_release(&name);
-    sl_buf_release(&stmt);
     sl_free(made);
     sl_free(t);
     return rc;
@@ -420,9 +411,9 @@ int sql_execute(struct engine *e, const struct sql_request *r, struct sl_buf *ou
         rc = SL_ENOMEM;
         goto out;
     }
-    if ((rc = create_tables(db, ctx.db, &rw.sql)) < 0) goto out;
+    if ((rc = create_tables(db, &ctx, ctx.db, &rw.sql)) < 0) goto out;
     if (rw.needs_schema && (rc = fill_schema(db, ctx.db, err, errlen)) < 0) goto out;
-    sqlite3_set_authorizer(db, authorize, NULL);
+    sqlite3_set_authorizer(db, authorize, &ctx);
     if (rw.explain)
         rc = run_explain(db, &rw, r->format, out, err, errlen);
     else

@@ -86,11 +86,14 @@ struct sql_ctx {
     struct engine *e;
     struct cat_db *db;
     char err[512]; /* first scan error, for the response */
+    int declaring; /* a table is declaring its columns: the authorizer lets it */
 };
 
-/* Registers the "sluice" module; tables are then made with
- * CREATE VIRTUAL TABLE "<measurement>" USING sluice. */
+/* Registers the "sluice" module (CREATE VIRTUAL TABLE "<measurement>"
+ * USING sluice makes a table). */
 int sql_vtab_register(sqlite3 *db, struct sql_ctx *ctx);
+/* Makes catalog table `name` of ctx's database a table of db (by name). */
+int sql_vtab_register_table(sqlite3 *db, struct sql_ctx *ctx, const char *name);
 
 /* ---- fast aggregation path (fastagg.c, docs/sql.md) ---- */
 

@@ -100,7 +100,9 @@ static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
         sl_buf_release(&b);
         return SQLITE_NOMEM;
     }
+    ctx->declaring = 1;
     rc = sqlite3_declare_vtab(db, b.ptr);
+    ctx->declaring = 0;
     sl_buf_release(&b);
     if (rc != SQLITE_OK) {
         *err = sqlite3_mprintf("cannot declare table \"%s\"", name);
@@ -526,4 +528,12 @@ static const sqlite3_module vt_module = {
 int sql_vtab_register(sqlite3 *db, struct sql_ctx *ctx)
 {
     return sqlite3_create_module(db, "sluice", &vt_module, ctx) == SQLITE_OK ? 0 : SL_ENOMEM;
+}
+
+/* The module is eponymous (xCreate == xConnect): registered under a
+ * table's own name it is that table, with no CREATE VIRTUAL TABLE, which
+ * would parse a statement and rewrite the schema on every query. */
+int sql_vtab_register_table(sqlite3 *db, struct sql_ctx *ctx, const char *name)
+{
+    return sqlite3_create_module(db, name, &vt_module, ctx) == SQLITE_OK ? 0 : SL_ENOMEM;
 }
