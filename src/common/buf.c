@@ -122,6 +122,7 @@ int sl_buf_add_json_str(struct sl_buf *b, const char *s, size_t n)
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue; /* most bytes */
         const char *esc = NULL;
         char u[7];
         if (c == '"')

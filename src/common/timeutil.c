@@ -64,11 +64,29 @@ size_t sl_time_format_rfc3339(int64_t ns, char *out)
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    int n = snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
+    int n;
+    if (y >= 0 && y <= 9999) { /* the common case, without snprintf */
+        unsigned v[6] = {
+            (unsigned)y,         m, d, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
+            (unsigned)(rem % 60)};
+        out[0] = (char)('0' + v[0] / 1000), out[1] = (char)('0' + v[0] / 100 % 10);
+        out[2] = (char)('0' + v[0] / 10 % 10), out[3] = (char)('0' + v[0] % 10);
+        static const char sep[5] = {'-', '-', 'T', ':', ':'};
+        n = 4;
+        for (int k = 1; k < 6; k++) {
+            out[n++] = sep[k - 1];
+            out[n++] = (char)('0' + v[k] / 10);
+            out[n++] = (char)('0' + v[k] % 10);
+        }
+    } else {
+        n = snprintf(out, 40, "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
                      (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+    }
     if (frac) {
-        char f[11];
-        snprintf(f, sizeof(f), ".%09lld", (long long)frac);
+        char f[10];
+        f[0] = '.';
+        for (int k = 9; k >= 1; k--, frac /= 10)
+            f[k] = (char)('0' + frac % 10);
         int len = 10;
         while (f[len - 1] == '0')
             len--;

@@ -1,12 +1,14 @@
 /* test_query_sql.c — the SQL engine: the rewriter, the time functions, the
  * virtual table with pushdown and deduplication, and the result encoders. */
 #include <setjmp.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -503,9 +505,81 @@ static void test_qout_values(void **state)
     assert_string_equal(t, "1970-01-01T00:00:01.5");
 }
 
+/* The snprintf-based formatting the fast paths of fmt_float and
+ * sl_time_format_rfc3339 must reproduce. */
+static void ref_float(double d, char *out, size_t cap)
+{
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(out, cap, "%.*g", prec, d);
+        if (strtod(out, NULL) == d) break;
+    }
+    if (n > 0 && !strpbrk(out, ".eEn")) snprintf(out + n, cap - (size_t)n, ".0");
+}
+
+static void ref_time(int64_t ns, char *out, size_t cap)
+{
+    int64_t secs = ns / 1000000000, frac = ns % 1000000000;
+    if (frac < 0) frac += 1000000000, secs -= 1;
+    time_t tt = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (frac) {
+        n += snprintf(out + n, cap - (size_t)n, ".%09lld", (long long)frac);
+        while (out[n - 1] == '0')
+            out[--n] = '\0';
+    }
+}
+
+static void test_qout_formatting(void **state)
+{
+    (void)state;
+    const char *names[] = {"a"};
+    uint64_t seed = 42;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        double d;
+        switch (i % 5) {
+        case 0: d = (double)(int64_t)(seed >> 20) - (double)(1LL << 43); break;
+        case 1: d = (double)(int64_t)(seed >> 11) * ((seed & 1) ? -1 : 1); break;
+        case 2: d = (double)(seed >> 40) / 1024.0; break;
+        case 3: d = i == 3 ? -0.0 : i == 8 ? 1e15 : i == 13 ? 999999999999999.0 : 1e15 - 1; break;
+        default: memcpy(&d, &seed, sizeof d); break;
+        }
+        if (!isfinite(d)) continue;
+        char want[64];
+        ref_float(d, want, sizeof want);
+        struct sl_buf out = SL_BUF_INIT;
+        struct qout *q;
+        assert_int_equal(qout_open(QOUT_CSV, &out, names, 1, &q), 0);
+        struct qout_value v = {.type = QOUT_FLOAT};
+        v.v.f = d;
+        assert_int_equal(qout_row(q, &v), 0);
+        assert_int_equal(qout_finish(q), 0);
+        qout_free(q);
+        char got[80];
+        snprintf(got, sizeof got, "a\n%s\n", want);
+        if (strcmp(out.ptr, got)) fprintf(stderr, "%.17g: got %s want %s\n", d, out.ptr, got);
+        assert_string_equal(out.ptr, got);
+        sl_buf_release(&out);
+        /* times from year 1 to 9999, also before 1970 */
+        int64_t ns = (int64_t)(seed % 315537897600ULL - 62135596800LL) * 1000000000LL;
+        ns += (int64_t)((seed >> 7) % 1000000000ULL) * ((i & 3) == 0 ? 0 : 1);
+        if ((i & 7) == 1) ns -= ns % 1000000;
+        char t[48], rt[48];
+        qout_time_format(ns, t);
+        ref_time(ns, rt, sizeof rt);
+        if (strcmp(t, rt)) fprintf(stderr, "%lld: got %s want %s\n", (long long)ns, t, rt);
+        assert_string_equal(t, rt);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qout_formatting),
         cmocka_unit_test(test_rewrite_interval),
         cmocka_unit_test(test_rewrite_time_literals),
         cmocka_unit_test(test_rewrite_names_show_explain),

@@ -57,6 +57,12 @@ size_t qout_time_format(int64_t ns, char *out)
 static size_t fmt_float(double d, char *out, size_t cap)
 {
     int n = 0;
+    /* integral values below 1e15 (which %.15g prints in full, without an
+     * exponent) print as integers: no search */
+    if (d > -1e15 && d < 1e15 && d == (double)(int64_t)d && !(d == 0 && signbit(d)) && cap >= 24) {
+        n = snprintf(out, cap, "%lld.0", (long long)(int64_t)d);
+        return (size_t)n;
+    }
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(out, cap, "%.*g", prec, d);
         if (strtod(out, NULL) == d) break;
