@@ -199,6 +199,13 @@ int pq_reader_open(const char *path, struct pq_reader **out, char *err, size_t e
 int pq_reader_open_mem(const void *data, size_t len, struct pq_reader **out, char *err,
                        size_t errlen);
 void pq_reader_close(struct pq_reader *r);
+/* fstat of the file a reader opened by path reads (SL_EINVAL for a memory
+ * reader): tells whether the path still names that file. */
+struct stat;
+int pq_reader_fstat(const struct pq_reader *r, struct stat *st);
+/* Frees the reader's scratch buffers (page bytes, filter hits) and clears
+ * its message, e.g. before keeping an idle reader in a cache. */
+void pq_reader_trim(struct pq_reader *r);
 
 size_t pq_reader_num_columns(const struct pq_reader *r);
 size_t pq_reader_num_row_groups(const struct pq_reader *r);

@@ -114,6 +114,21 @@ static void pidx_free(struct pidx *p)
     sl_free(p);
 }
 
+int pq_reader_fstat(const struct pq_reader *r, struct stat *st)
+{
+    if (r->fd < 0) return SL_EINVAL;
+    return fstat(r->fd, st) == 0 ? 0 : SL_EIO;
+}
+
+void pq_reader_trim(struct pq_reader *r)
+{
+    sl_free(r->io);
+    sl_free(r->hit);
+    r->io = r->hit = NULL;
+    r->io_cap = r->hit_cap = 0;
+    r->err[0] = 0;
+}
+
 void pq_reader_close(struct pq_reader *r)
 {
     if (!r) return;

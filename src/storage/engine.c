@@ -18,6 +18,7 @@
 #include "common/timeutil.h"
 #include "storage/engine_int.h"
 #include "storage/persist.h"
+#include "storage/rcache.h"
 #include "wal/wal.h"
 
 #define DEFAULT_BUFFER_LIMIT ((size_t)2 << 30)
@@ -84,6 +85,10 @@ void engine_kick(struct engine *e)
     pthread_mutex_unlock(&e->bg_mu);
 }
 
+/* Idle Parquet readers kept for the next scans, and for how long. */
+#define READER_CACHE_SLOTS 64
+#define READER_MAX_IDLE_S  60
+
 static void *bg_main(void *arg)
 {
     struct engine *e = arg;
@@ -113,6 +118,8 @@ static void *bg_main(void *arg)
             last_retention = now;
             storage_enforce_retention(e, sl_now_ns());
         }
+        /* readers of files compaction, retention or DELETE removed go now */
+        rcache_sweep(e->readers, READER_MAX_IDLE_S * SL_NS_PER_S);
         pthread_mutex_lock(&e->bg_mu);
     }
     pthread_mutex_unlock(&e->bg_mu);
@@ -143,6 +150,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, char *err, siz
         goto fail;
     }
     if ((rc = catalog_open(o->data_dir, &e->catalog, err, errlen)) < 0) goto fail;
+    if ((rc = rcache_new(READER_CACHE_SLOTS, &e->readers)) < 0) goto fail;
     storage_cleanup_orphans(e);
     char waldir[4096];
     snprintf(waldir, sizeof(waldir), "%s/wal", o->data_dir);
@@ -190,6 +198,7 @@ void engine_close(struct engine *e)
             sl_warn("engine", "final persistence failed; the WAL will be replayed at start");
     }
     if (e->wal) wal_close(e->wal);
+    rcache_free(e->readers);
     buffer_release(&e->buffer);
     if (e->catalog) catalog_close(e->catalog);
     sl_free(e->data_dir);

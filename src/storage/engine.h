@@ -61,6 +61,7 @@ struct engine {
     pthread_mutex_t inflight_mu;
     uint64_t *inflight;
     size_t ninflight, inflight_cap;
+    struct rcache *readers; /* idle Parquet readers for scans (rcache.h) */
 };
 
 int engine_open(const struct engine_opts *o, struct engine **out, char *err, size_t errlen);

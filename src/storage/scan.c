@@ -30,6 +30,7 @@
 #include "common/timeutil.h"
 #include "parquet/parquet.h"
 #include "storage/engine.h"
+#include "storage/rcache.h"
 #include "storage/scan_int.h"
 
 static void source_release(struct source *s, size_t ncols)
@@ -368,7 +369,8 @@ struct scan_iter {
     /* split mode: the current group is one big file, handed out one row
      * group per chunk (scan_opts.split) */
     struct pq_reader *sr;
-    long *smap; /* catalog column -> file column, -1 = not read */
+    char spath[4096]; /* its path */
+    long *smap;       /* catalog column -> file column, -1 = not read */
     size_t srg, snrg;
     int64_t sgs;
 };
@@ -422,7 +424,7 @@ static int split_type_ok(enum pq_ctype pt, const struct cat_column *c)
 
 static void split_close(struct scan_iter *it)
 {
-    if (it->sr) pq_reader_close(it->sr);
+    if (it->sr) rcache_release(it->e->readers, it->spath, it->sr);
     sl_free(it->smap);
     it->sr = NULL;
     it->smap = NULL;
@@ -433,9 +435,9 @@ static void split_close(struct scan_iter *it)
 static int split_open(struct scan_iter *it, const struct cat_file *f, int64_t gs)
 {
     struct cat_table *t = it->t;
-    char path[4096], err[256] = "";
-    snprintf(path, sizeof(path), "%s/%s", it->e->data_dir, f->path);
-    int rc = pq_reader_open(path, &it->sr, err, sizeof(err));
+    char *path = it->spath, err[256] = "";
+    snprintf(path, sizeof(it->spath), "%s/%s", it->e->data_dir, f->path);
+    int rc = rcache_open(it->e->readers, path, &it->sr, err, sizeof(err));
     if (rc < 0) {
         sl_error("scan", "cannot read %s: %s", path, err);
         it->sr = NULL;

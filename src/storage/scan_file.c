@@ -15,6 +15,7 @@
 #include "common/mem.h"
 #include "parquet/parquet.h"
 #include "storage/engine.h"
+#include "storage/rcache.h"
 #include "storage/scan_int.h"
 #include "storage/tag_runs.h"
 
@@ -260,7 +261,7 @@ int scan_load_file(struct engine *e, struct cat_table *t, const struct cat_file 
     char path[4096], err[256] = "";
     snprintf(path, sizeof(path), "%s/%s", e->data_dir, f->path);
     struct pq_reader *r;
-    int rc = pq_reader_open(path, &r, err, sizeof(err));
+    int rc = rcache_open(e->readers, path, &r, err, sizeof(err));
     if (rc < 0) {
         sl_error("scan", "cannot read %s: %s", path, err);
         return rc;
@@ -353,6 +354,9 @@ out:
         rg_sel_release(&gs[i]);
     sl_free(gs);
     sl_free(map);
-    pq_reader_close(r);
+    if (rc < 0)
+        pq_reader_close(r); /* a reader that failed is not kept */
+    else
+        rcache_release(e->readers, path, r);
     return rc;
 }
