@@ -325,6 +325,21 @@ static void test_sql_basic(void **state)
                        QOUT_JSON, NULL);
     assert_non_null(strstr(plan, "pushdown host=?"));
     assert_non_null(strstr(plan, "pushdown time>?"));
+    assert_non_null(strstr(plan, "\"fast_path\",\"plan\":\"none: SQLite runs the statement"));
+    sl_free(plan);
+    /* the fast path's plan: bucket, tag filter, time bounds, aggregates */
+    plan = query(e, "db",
+                 "EXPLAIN SELECT date_bin(INTERVAL '1 minute', time) AS m, max(usage), count(*) "
+                 "FROM cpu WHERE host IN ('h1', 'h2') AND time >= 5 GROUP BY m",
+                 QOUT_JSON, NULL);
+    assert_non_null(plan);
+    assert_non_null(strstr(plan, "vectorised aggregation over cpu; time >= "));
+    assert_non_null(strstr(plan, "host IN (2 values); groups by date_bin(60000000000 ns); "
+                                 "aggregates max(usage), count(*)"));
+    sl_free(plan);
+    plan = query(e, "db", "EXPLAIN SELECT /* no_fastagg */ max(usage) FROM cpu GROUP BY host",
+                 QOUT_JSON, NULL);
+    assert_non_null(strstr(plan, "switched off by a no_fastagg comment"));
     sl_free(plan);
     engine_close(e);
 }

@@ -215,11 +215,11 @@ static int bind_params(sqlite3_stmt *st, const struct sql_request *r, char *err,
 }
 
 /* EXPLAIN: the query plan as rows (plan_type, plan), DataFusion's shape. */
-static int run_explain(sqlite3 *db, const struct sql_rewrite *rw, enum qout_format f,
-                       struct sl_buf *out, char *err, size_t errlen)
+static int run_explain(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *rw,
+                       enum qout_format f, struct sl_buf *out, char *err, size_t errlen)
 {
-    struct sl_buf q = SL_BUF_INIT, plan = SL_BUF_INIT;
-    sqlite3_stmt *st = NULL;
+    struct sl_buf q = SL_BUF_INIT, plan = SL_BUF_INIT, fast = SL_BUF_INIT;
+    sqlite3_stmt *st = NULL, *orig = NULL;
     struct qout *o = NULL;
     int rc = sl_buf_adds(&q, "EXPLAIN QUERY PLAN ");
     if (rc == 0) rc = sl_buf_add(&q, rw->sql.ptr, rw->sql.len);
@@ -251,6 +251,10 @@ static int run_explain(sqlite3 *db, const struct sql_rewrite *rw, enum qout_form
         rc = SL_EINVAL;
         goto out;
     }
+    /* the statement itself, for what the fast aggregation path would do */
+    if (sqlite3_prepare_v2(db, rw->sql.ptr, (int)rw->sql.len, &orig, NULL) == SQLITE_OK && orig &&
+        (rc = sql_fastagg_explain(db, ctx, rw, orig, &fast)) < 0)
+        goto out;
     const char *names[] = {"plan_type", "plan"};
     if ((rc = qout_open(f, out, names, 2, &o)) < 0) goto out;
     struct qout_value v[2] = {{.type = QOUT_STRING}, {.type = QOUT_STRING}};
@@ -258,10 +262,20 @@ static int run_explain(sqlite3 *db, const struct sql_rewrite *rw, enum qout_form
     v[0].v.s.len = 13;
     v[1].v.s.ptr = plan.ptr ? plan.ptr : "";
     v[1].v.s.len = plan.len;
-    if ((rc = qout_row(o, v)) == 0) rc = qout_finish(o);
+    rc = qout_row(o, v);
+    if (rc == 0 && fast.len) {
+        v[0].v.s.ptr = "fast_path";
+        v[0].v.s.len = 9;
+        v[1].v.s.ptr = fast.ptr;
+        v[1].v.s.len = fast.len;
+        rc = qout_row(o, v);
+    }
+    if (rc == 0) rc = qout_finish(o);
 out:
     qout_free(o);
     sqlite3_finalize(st);
+    sqlite3_finalize(orig);
+    sl_buf_release(&fast);
     sl_buf_release(&q);
     sl_buf_release(&plan);
     return rc;
@@ -415,7 +429,7 @@ int sql_execute(struct engine *e, const struct sql_request *r, struct sl_buf *ou
     if (rw.needs_schema && (rc = fill_schema(db, ctx.db, err, errlen)) < 0) goto out;
     sqlite3_set_authorizer(db, authorize, &ctx);
     if (rw.explain)
-        rc = run_explain(db, &rw, r->format, out, err, errlen);
+        rc = run_explain(db, &ctx, &rw, r->format, out, err, errlen);
     else
         rc = run_statement(db, r, &rw, &ctx, &pr, out, err, errlen);
 out:

@@ -673,37 +673,60 @@ static int agg_value(const struct fa_run *R, size_t gi, size_t a, uint8_t kind,
 
 /* ---- entry ---- */
 
-int sql_fastagg_run(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *rw,
-                    sqlite3_stmt *stmt, const char *const *names, const uint8_t *kind,
-                    enum qout_format f, int64_t deadline, struct sl_buf *out, char *err,
-                    size_t errlen)
+/* A statement's tokens (the plan's aliases point into them) and plan. */
+struct fa_prep {
+    struct sql_token *all, *tk;
+    struct fa_plan *p;
+};
+
+static void fa_prep_release(struct fa_prep *x)
+{
+    if (x->p) {
+        sl_free(x->p->vals);
+        sl_buf_release(&x->p->strs);
+    }
+    sl_free(x->p);
+    sl_free(x->tk);
+    sl_free(x->all);
+    memset(x, 0, sizeof(*x));
+}
+
+/* Recognises the statement: 0 with x->p the plan, SQL_FASTAGG_DECLINED
+ * (*why says why) or SL_ENOMEM. x is released by the caller either way. */
+static int fa_prepare(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *rw,
+                      sqlite3_stmt *stmt, struct fa_prep *x, const char **why)
 {
     pthread_once(&fa_once, read_env);
-    if (!fa_enabled || sqlite3_bind_parameter_count(stmt) > 0) return SQL_FASTAGG_DECLINED;
-    struct sql_token *all = NULL, *tk = NULL;
+    *why = "the statement's shape is not one it handles";
+    if (!fa_enabled) {
+        *why = "switched off (SLUICE_SQL_FASTAGG)";
+        return SQL_FASTAGG_DECLINED;
+    }
+    if (sqlite3_bind_parameter_count(stmt) > 0) {
+        *why = "the statement has parameters";
+        return SQL_FASTAGG_DECLINED;
+    }
     char terr[64];
-    int nt = sql_tokenize(rw->sql.ptr, rw->sql.len, &all, terr, sizeof(terr));
+    int nt = sql_tokenize(rw->sql.ptr, rw->sql.len, &x->all, terr, sizeof(terr));
     if (nt < 0) return SQL_FASTAGG_DECLINED;
-    tk = sl_malloc(((size_t)nt + 1) * sizeof(*tk));
-    struct fa_plan *p = sl_calloc(1, sizeof(*p));
-    struct fa_run R = {0};
-    struct scan_iter *it = NULL;
-    uint8_t *need = NULL;
-    uint32_t *order = NULL;
-    struct qout *o = NULL;
-    struct qout_value *vals = NULL;
-    int rc = SQL_FASTAGG_DECLINED;
-    if (!tk || !p) goto out;
+    x->tk = sl_malloc(((size_t)nt + 1) * sizeof(*x->tk));
+    x->p = sl_calloc(1, sizeof(*x->p));
+    if (!x->tk || !x->p) return SL_ENOMEM;
+    struct fa_plan *p = x->p;
+    struct sql_token *tk = x->tk;
     sl_buf_init(&p->strs, 0);
     size_t ns = 0;
     for (int i = 0; i < nt; i++) {
-        if (all[i].type == SQLT_SPACE) {
+        if (x->all[i].type == SQLT_SPACE) {
             /* the per-query switch: a comment holding no_fastagg */
-            for (size_t k = 0; k + 10 <= all[i].n; k++)
-                if (!strncasecmp(all[i].p + k, "no_fastagg", 10)) goto out;
+            for (size_t k = 0; k + 10 <= x->all[i].n; k++)
+                if (!strncasecmp(x->all[i].p + k, "no_fastagg", 10)) {
+                    *why = "switched off by a no_fastagg comment";
+                    return SQL_FASTAGG_DECLINED;
+                }
             continue;
         }
-        tk[ns++] = all[i];
+        tk[ns++] = x->all[i];
     }
     /* the table, found as create_tables finds it */
     size_t from = 0;
@@ -712,9 +735,9 @@ int sql_fastagg_run(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *
             from = k;
             break;
         }
-    if (!from || from + 1 >= ns) goto out;
+    if (!from || from + 1 >= ns) return SQL_FASTAGG_DECLINED;
     char name[256];
-    if (fa_ident_text(&tk[from + 1], name, sizeof(name)) < 0) goto out;
+    if (fa_ident_text(&tk[from + 1], name, sizeof(name)) < 0) return SQL_FASTAGG_DECLINED;
     struct cat_table *tb = NULL;
     int nci = 0;
     for (size_t k = 0; k < ctx->db->ntables; k++) {
@@ -725,19 +748,99 @@ int sql_fastagg_run(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *
             tb = ct;
         }
     }
-    if (nci != 1) goto out;
+    if (nci != 1) return SQL_FASTAGG_DECLINED;
     p->t = tb;
     p->min_time = INT64_MIN;
     p->max_time = INT64_MAX;
     struct fa_parse ps = {.t = tk, .n = ns, .p = p, .db = db};
-    if (fa_parse_plan(&ps) < 0) goto out;
-    if ((size_t)sqlite3_column_count(stmt) != p->nitems) goto out;
+    if (fa_parse_plan(&ps) < 0) return SQL_FASTAGG_DECLINED;
+    if ((size_t)sqlite3_column_count(stmt) != p->nitems) return SQL_FASTAGG_DECLINED;
     /* SQLite 3.43 changed how sum() adds reals */
     if (sqlite3_libversion_number() >= 3043000)
         for (size_t a = 0; a < p->naggs; a++)
             if (p->aggs[a].ct == CT_REAL &&
-                (p->aggs[a].fn == FN_SUM || p->aggs[a].fn == FN_AVG || p->aggs[a].fn == FN_TOTAL))
-                goto out;
+                (p->aggs[a].fn == FN_SUM || p->aggs[a].fn == FN_AVG || p->aggs[a].fn == FN_TOTAL)) {
+                *why = "sum/avg of floats: SQLite's own summation decides the digits";
+                return SQL_FASTAGG_DECLINED;
+            }
+    return 0;
+}
+
+int sql_fastagg_explain(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *rw,
+                        sqlite3_stmt *stmt, struct sl_buf *desc)
+{
+    static const char *const fn_name[] = {"count(*)", "count", "sum", "avg", "total", "min", "max"};
+    struct fa_prep x = {0};
+    const char *why;
+    int rc = fa_prepare(db, ctx, rw, stmt, &x, &why);
+    if (rc == SQL_FASTAGG_DECLINED) {
+        rc = sl_buf_addf(desc, "none: SQLite runs the statement (vectorised aggregation: %s)", why);
+        goto out;
+    }
+    if (rc < 0) goto out;
+    const struct fa_plan *p = x.p;
+    const struct cat_table *t = p->t;
+    sl_buf_addf(desc, "vectorised aggregation over %s", t->name);
+    char ts[48];
+    if (p->empty)
+        sl_buf_adds(desc, "; time range empty");
+    else {
+        if (p->min_time != INT64_MIN) {
+            sl_time_format_rfc3339(p->min_time, ts);
+            sl_buf_addf(desc, "; time >= %s", ts);
+        }
+        if (p->max_time != INT64_MAX) {
+            sl_time_format_rfc3339(p->max_time, ts);
+            sl_buf_addf(desc, "; time <= %s", ts);
+        }
+    }
+    for (size_t k = 0; k < p->ntagf; k++)
+        sl_buf_addf(desc, "; %s IN (%zu value%s)", t->cols[p->tagf[k].col].name, p->tagf[k].nvals,
+                    p->tagf[k].nvals == 1 ? "" : "s");
+    if (p->nkeys) sl_buf_adds(desc, "; groups by ");
+    for (size_t k = 0; k < p->nkeys; k++) {
+        if (k) sl_buf_adds(desc, ", ");
+        if (p->keys[k].bucket)
+            sl_buf_addf(desc, "date_bin(%lld ns)", (long long)p->keys[k].stride);
+        else
+            sl_buf_adds(desc, t->cols[p->keys[k].col].name);
+    }
+    if (p->naggs) sl_buf_adds(desc, "; aggregates ");
+    for (size_t a = 0; a < p->naggs; a++) {
+        if (a) sl_buf_adds(desc, ", ");
+        if (p->aggs[a].fn == FN_COUNT_STAR)
+            sl_buf_adds(desc, fn_name[FN_COUNT_STAR]);
+        else
+            sl_buf_addf(desc, "%s(%s)", fn_name[p->aggs[a].fn], t->cols[p->aggs[a].col].name);
+    }
+    if (p->nbare)
+        sl_buf_addf(desc, "; %zu column%s of the extreme row", p->nbare, p->nbare == 1 ? "" : "s");
+    if (p->limit >= 0) sl_buf_addf(desc, "; limit %lld", (long long)p->limit);
+    rc = sl_buf_adds(desc, " (SQLite's plan is used if the data needs it)");
+out:
+    fa_prep_release(&x);
+    return rc == SQL_FASTAGG_DECLINED ? 0 : rc;
+}
+
+int sql_fastagg_run(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *rw,
+                    sqlite3_stmt *stmt, const char *const *names, const uint8_t *kind,
+                    enum qout_format f, int64_t deadline, struct sl_buf *out, char *err,
+                    size_t errlen)
+{
+    struct fa_prep x = {0};
+    struct fa_run R = {0};
+    struct scan_iter *it = NULL;
+    uint8_t *need = NULL;
+    uint32_t *order = NULL;
+    struct qout *o = NULL;
+    struct qout_value *vals = NULL;
+    const char *why;
+    int rc = fa_prepare(db, ctx, rw, stmt, &x, &why);
+    if (rc == SL_ENOMEM) goto nomem;
+    if (rc != 0) goto out;
+    rc = SQL_FASTAGG_DECLINED;
+    struct fa_plan *p = x.p;
+    struct cat_table *tb = p->t;
 
     /* scan */
     need = sl_calloc(tb->ncols ? tb->ncols : 1, 1);
@@ -854,16 +957,10 @@ out:
 done:
     qout_free(o);
     storage_scan_iter_close(it);
-    if (p) {
-        run_release(&R);
-        sl_free(p->vals);
-        sl_buf_release(&p->strs);
-    }
-    sl_free(p);
+    if (x.p) run_release(&R);
+    fa_prep_release(&x);
     sl_free(need);
     sl_free(order);
     sl_free(vals);
-    sl_free(tk);
-    sl_free(all);
     return rc;
 }

@@ -112,6 +112,12 @@ int sql_fastagg_run(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *
                     enum qout_format f, int64_t deadline, struct sl_buf *out, char *err,
                     size_t errlen);
 
+/* What the fast path would do with a prepared statement, as one line of
+ * text appended to desc (EXPLAIN's fast_path row): its plan, or why SQLite
+ * runs the statement instead. 0 or SL_ENOMEM. */
+int sql_fastagg_explain(sqlite3 *db, struct sql_ctx *ctx, const struct sql_rewrite *rw,
+                        sqlite3_stmt *stmt, struct sl_buf *desc);
+
 /* Statements answered by the fast path, declined (shape not recognised or
  * switched off), and recognised but handed back to SQLite during the scan. */
 void sql_fastagg_counters(uint64_t *taken, uint64_t *declined, uint64_t *fellback);
