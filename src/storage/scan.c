@@ -373,6 +373,19 @@ struct scan_iter {
     long *smap;       /* catalog column -> file column, -1 = not read */
     size_t srg, snrg;
     int64_t sgs;
+    /* split merge: a group of one big file and other, smaller sources (late
+     * files, buffer partitions). The small ones are loaded whole (small[],
+     * their keys in sarena, in merge order with the big file's place at
+     * small_big); each row group of the big file is merged with the rows of
+     * the small sources up to its last (series key, time) (scur: the first
+     * row of each not handed out yet), and a last chunk takes what remains */
+    struct source *small;
+    size_t nsmall, small_big;
+    size_t *scur;
+    struct sl_arena sarena;
+    int sdone;
+    const char *bkey; /* the last row group's last (key, time), in sarena */
+    int64_t btime;
 };
 
 /* a + b without overflow (window ends near the end of time) */
@@ -429,6 +442,97 @@ static void split_close(struct scan_iter *it)
     it->sr = NULL;
     it->smap = NULL;
     it->srg = it->snrg = 0;
+    for (size_t i = 0; i < it->nsmall; i++)
+        source_release(&it->small[i], it->t->ncols);
+    sl_free(it->small);
+    sl_free(it->scur);
+    it->small = NULL;
+    it->scur = NULL;
+    it->nsmall = it->small_big = 0;
+    it->sdone = 0;
+    it->bkey = NULL;
+    sl_arena_reset(&it->sarena);
+}
+
+/* (key, time) order of the merge. */
+static int kt_cmp(const char *ka, int64_t ta, const char *kb, int64_t tb)
+{
+    int c = strcmp(ka, kb);
+    if (c) return c;
+    return (ta > tb) - (ta < tb);
+}
+
+/* Whether source s is sorted by (key, time), as files and buffer snapshots
+ * are written. */
+static int source_sorted(const struct source *s)
+{
+    for (size_t r = 1; r < s->nrows; r++)
+        if (kt_cmp(s->keys[r - 1], s->time[r - 1], s->keys[r], s->time[r]) > 0) return 0;
+    return 1;
+}
+
+/* The chunk of a split merge: row group source rg (NULL for the last chunk)
+ * merged with the rows of every small source up to rg's last (key, time)
+ * (all remaining ones for the last chunk). */
+static int split_merge_chunk(struct scan_iter *it, struct source *rg)
+{
+    struct cat_table *t = it->t;
+    size_t ncols = t->ncols, n = 0;
+    struct source *all = sl_calloc(it->nsmall + 1, sizeof(*all));
+    struct buf_col *views =
+        sl_calloc((it->nsmall ? it->nsmall : 1) * (ncols ? ncols : 1), sizeof(*views));
+    if (!all || !views) {
+        sl_free(all);
+        sl_free(views);
+        return SL_ENOMEM;
+    }
+    const char *bk = rg && rg->nrows ? rg->keys[rg->nrows - 1] : NULL;
+    int64_t bt = rg && rg->nrows ? rg->time[rg->nrows - 1] : 0;
+    for (size_t k = 0; k <= it->nsmall; k++) {
+        if (k == it->small_big && rg) all[n++] = *rg; /* borrowed, not released here */
+        if (k == it->nsmall) break;
+        const struct source *ss = &it->small[k];
+        size_t lo = it->scur[k], hi = ss->nrows;
+        if (rg) {
+            /* first row after (bk, bt); none when the row group is empty */
+            if (!bk) {
+                hi = lo;
+            } else {
+                size_t a = lo, b = ss->nrows;
+                while (a < b) {
+                    size_t m = a + (b - a) / 2;
+                    if (kt_cmp(ss->keys[m], ss->time[m], bk, bt) <= 0)
+                        a = m + 1;
+                    else
+                        b = m;
+                }
+                hi = a;
+            }
+        }
+        it->scur[k] = hi;
+        if (hi == lo) continue;
+        struct source *v = &all[n++];
+        v->nrows = hi - lo;
+        v->keys = ss->keys + lo;
+        v->time = ss->time + lo;
+        v->cols = views + k * ncols;
+        for (size_t c = 1; c < ncols; c++) {
+            const struct buf_col *sc = &ss->cols[c];
+            if (!sc->present) continue;
+            struct buf_col *vc = &v->cols[c];
+            *vc = *sc;
+            vc->v.f = (double *)((char *)sc->v.f + lo * scan_ctype_size(sc->type));
+            vc->valid = sc->valid + lo;
+        }
+    }
+    int rc;
+    if (n == 1 && rg && all[0].cols == rg->cols)
+        rc = single_source(t, it->sgs, rg, &it->o, &it->ch);
+    else
+        rc = merge_sources(t, it->sgs, all, n, &it->o, &it->ch);
+    sl_free(all);
+    sl_free(views);
+    return rc;
 }
 
 /* Opens file f of group gs for split reading. */
@@ -544,13 +648,93 @@ static int split_next(struct scan_iter *it)
         }
         s->nrows = n;
         it->stats.rows_loaded += n;
-        if (!o->no_keys) rc = source_build_keys(t, s, &it->arena);
-        if (rc == 0) rc = single_source(t, it->sgs, s, o, &it->ch);
+        if (it->small) {
+            /* split merge: row groups must follow each other in (key, time) */
+            rc = source_build_keys(t, s, &it->arena);
+            if (rc == 0 && n) {
+                if (it->bkey && kt_cmp(s->keys[0], s->time[0], it->bkey, it->btime) <= 0) {
+                    sl_error("scan", "%s is not sorted by series key and time", it->spath);
+                    return SL_ECORRUPT;
+                }
+                it->bkey = sl_arena_strndup(&it->sarena, s->keys[n - 1], strlen(s->keys[n - 1]));
+                it->btime = s->time[n - 1];
+                if (!it->bkey) rc = SL_ENOMEM;
+            }
+            if (rc == 0) rc = split_merge_chunk(it, s);
+        } else {
+            if (!o->no_keys) rc = source_build_keys(t, s, &it->arena);
+            if (rc == 0) rc = single_source(t, it->sgs, s, o, &it->ch);
+        }
+        if (rc < 0) return rc;
+        it->stats.rows_out += it->ch.nrows;
+        return 1;
+    }
+    if (it->small && !it->sdone) {
+        /* the small sources' rows after the big file's last row */
+        it->sdone = 1;
+        int rc = split_merge_chunk(it, NULL);
         if (rc < 0) return rc;
         it->stats.rows_out += it->ch.nrows;
         return 1;
     }
     return 0;
+}
+
+/* Starts a split merge of a group (see struct scan_iter): loads every
+ * source but file fidx[big] whole, then opens that one for split reading.
+ * Returns 1, 0 when a small source is not sorted (the caller merges the
+ * whole group instead), or an error. */
+static int split_merge_open(struct scan_iter *it, const size_t *fidx, size_t nf, size_t big,
+                            size_t maxsrc, int64_t gs, int64_t ge)
+{
+    struct cat_table *t = it->t;
+    struct buf_table *bt = it->bt;
+    const struct scan_opts *o = &it->o;
+    int rc = 0;
+    it->small = sl_calloc(maxsrc, sizeof(*it->small));
+    if (!it->small) return SL_ENOMEM;
+    for (size_t k = 0; k < nf && rc == 0; k++) {
+        if (k == big) {
+            it->small_big = it->nsmall;
+            continue;
+        }
+        it->stats.files++;
+        rc = scan_load_file(it->e, t, &t->files[fidx[k]], o, 1, &it->small[it->nsmall++],
+                            &it->stats);
+    }
+    if (rc == 0 && bt) {
+        pthread_mutex_lock(&bt->lock);
+        for (size_t i = 0; i < bt->nsealed && rc == 0 && it->nsmall + 1 < maxsrc; i++)
+            if (bt->sealed[i]->start >= gs && bt->sealed[i]->start < ge)
+                rc = load_buffer(bt, bt->sealed[i], t, o, &it->small[it->nsmall++]);
+        for (size_t i = 0; i < bt->nparts && rc == 0 && it->nsmall < maxsrc; i++)
+            if (bt->parts[i]->start >= gs && bt->parts[i]->start < ge)
+                rc = load_buffer(bt, bt->parts[i], t, o, &it->small[it->nsmall++]);
+        pthread_mutex_unlock(&bt->lock);
+    }
+    int sorted = 1;
+    for (size_t i = 0; i < it->nsmall && rc == 0; i++) {
+        if (it->small[i].snap.sid) it->stats.rows_loaded += it->small[i].nrows;
+        if (!it->small[i].keys) rc = source_build_keys(t, &it->small[i], &it->sarena);
+        if (rc == 0 && !source_sorted(&it->small[i])) sorted = 0;
+    }
+    it->scur = sl_calloc(it->nsmall ? it->nsmall : 1, sizeof(*it->scur));
+    if (rc == 0 && !it->scur) rc = SL_ENOMEM;
+    if (rc == 0 && !sorted) {
+        sl_warn("scan",
+                "table %s: a source is not sorted by series key and time; merging its "
+                "window whole",
+                t->name);
+        rc = 0;
+        split_close(it);
+        return 0;
+    }
+    if (rc == 0) rc = split_open(it, &t->files[fidx[big]], gs);
+    if (rc < 0) {
+        split_close(it);
+        return rc;
+    }
+    return 1;
 }
 
 /* Orders file indexes by seq (older first: newer sources win). */
@@ -611,6 +795,17 @@ static int iter_load(struct scan_iter *it, int64_t gs, int64_t ge)
         rc = split_open(it, &t->files[fidx[0]], gs);
         sl_free(fidx);
         return rc < 0 ? rc : 1;
+    }
+    size_t big = 0;
+    for (size_t k = 1; k < nf; k++)
+        if (t->files[fidx[k]].rows > t->files[fidx[big]].rows) big = k;
+    if (o->split_rows && !o->reverse && !o->ntags && expect > 1 && nf &&
+        t->files[fidx[big]].rows > o->split_rows) {
+        /* one big file and smaller sources: merge row group by row group */
+        rc = split_merge_open(it, fidx, nf, big, maxsrc, gs, ge);
+        sl_free(fidx);
+        if (rc != 0) return rc < 0 ? rc : 1;
+        /* 0: a small source is not in (key, time) order: whole-group merge */
     }
 retry:
     for (size_t k = 0; k < nf && rc == 0; k++) {
@@ -721,6 +916,7 @@ int storage_scan_iter_open(struct engine *e, struct cat_db *db, struct cat_table
     it->t = t;
     it->o = *o;
     sl_arena_init(&it->arena, 0);
+    sl_arena_init(&it->sarena, 0);
     it->bt = db ? buffer_table_find(&e->buffer, db->id, t->id) : NULL;
     /* expired rows are invisible at once, before their files are deleted */
     if (db && db->retention_ns) {
@@ -771,6 +967,7 @@ void storage_scan_iter_close(struct scan_iter *it)
     iter_release_part(it);
     split_close(it);
     sl_arena_release(&it->arena);
+    sl_arena_release(&it->sarena);
     sl_free(it->groups);
     sl_free(it);
 }

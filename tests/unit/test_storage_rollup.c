@@ -399,6 +399,134 @@ static void test_split_big_window(void **state)
     engine_close(e);
 }
 
+/* Every row of table m read with split_rows (on or off) and an optional
+ * time range, checked for order (each series in time order across chunks,
+ * no duplicate) and returned sorted by (host, time). */
+struct srow {
+    char host[8];
+    int64_t time;
+    double v;
+};
+
+static int srow_cmp(const void *a, const void *b)
+{
+    const struct srow *x = a, *y = b;
+    int c = strcmp(x->host, y->host);
+    if (c) return c;
+    return (x->time > y->time) - (x->time < y->time);
+}
+
+static size_t scan_all(struct engine *e, int split, int64_t tmin, int64_t tmax, struct srow *out,
+                       size_t cap, size_t *chunks, size_t *maxrows)
+{
+    catalog_rdlock(e->catalog);
+    struct cat_db *d = catalog_db_get(e->catalog, "db", 2);
+    struct cat_table *t = cat_db_table_get(d, "m", 1);
+    uint32_t hc = cat_table_column_get(t, "host", 4)->id, vc = cat_table_column_get(t, "v", 1)->id;
+    struct scan_opts o;
+    scan_opts_init(&o);
+    o.split_rows = split ? SCAN_SPLIT_ROWS : 0;
+    o.min_time = tmin;
+    o.max_time = tmax;
+    struct scan_iter *it;
+    assert_int_equal(storage_scan_iter_open(e, d, t, &o, &it), 0);
+    const struct scan_chunk *ch;
+    size_t n = 0;
+    int rc;
+    *chunks = *maxrows = 0;
+    while ((rc = storage_scan_iter_next(it, &ch)) > 0) {
+        (*chunks)++;
+        if (ch->nrows > *maxrows) *maxrows = ch->nrows;
+        for (size_t r = 0; r < ch->nrows; r++) {
+            assert_true(n < cap);
+            assert_true(ch->cols[hc].valid[r]);
+            snprintf(out[n].host, sizeof(out[n].host), "%.*s", (int)ch->cols[hc].v.s[r].len,
+                     ch->cols[hc].v.s[r].ptr);
+            out[n].time = ch->time[r];
+            out[n].v = ch->cols[vc].valid[r] ? ch->cols[vc].v.f[r] : -1;
+            assert_true(ch->time[r] >= tmin && ch->time[r] <= tmax);
+            /* a series' rows come in time order, also across chunks */
+            for (size_t k = n; k-- > 0;)
+                if (!strcmp(out[k].host, out[n].host)) {
+                    assert_true(out[k].time < out[n].time);
+                    break;
+                }
+            n++;
+        }
+    }
+    assert_int_equal(rc, 0);
+    storage_scan_iter_close(it);
+    catalog_unlock(e->catalog);
+    qsort(out, n, sizeof(*out), srow_cmp);
+    return n;
+}
+
+/* A big rolled-up window plus a late hour file and buffer rows in it (new
+ * series sorting before, between and after the file's, and overwrites):
+ * with split_rows the big file streams row group by row group, each merged
+ * with the other sources' rows up to its last (series, time), and a last
+ * chunk takes the rest. The rows must equal those of the whole-window merge
+ * and the expected values (newest wins), with and without a time range. */
+static void test_split_merge_window(void **state)
+{
+    (void)state;
+    struct engine *e = open_engine();
+    const size_t n = 300000, nser = 3; /* > one row group */
+    struct sl_buf b = SL_BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        sl_buf_addf(&b, "m,host=h%zu v=%zu %lld\n", i % nser, i, T0 + (long long)(i / nser));
+    write_lp(e, b.ptr);
+    assert_int_equal(storage_persist(e, 1), 0);
+    assert_int_equal(storage_compact(e, COMPACT_MIN_FILES), 0);
+    int64_t ps[64], pl[64];
+    assert_int_equal(file_windows(e, ps, pl), 1);
+    /* late rows: a persisted hour file, then buffer rows */
+    const char *late_hosts[] = {"a0", "h1x", "z9", "h0", "h2"};
+    for (int round = 0; round < 2; round++) {
+        sl_buf_reset(&b);
+        for (size_t k = 0; k < 5; k++)
+            for (long long j = 0; j < 50; j++) {
+                /* overwrites of existing rows (h0, h2) and new series */
+                long long sec = T0 + (long long)(k * 7919 % (n / nser)) + j * 3 + round;
+                sl_buf_addf(&b, "m,host=%s v=%lld %lld\n", late_hosts[k],
+                            1000000 + round * 1000 + (long long)k * 100 + j, sec);
+            }
+        write_lp(e, b.ptr);
+        if (round == 0) assert_int_equal(storage_persist(e, 1), 0);
+    }
+    sl_buf_release(&b);
+    assert_true(file_windows(e, ps, pl) >= 2);
+    size_t cap = n + 1000;
+    struct srow *x = sl_malloc(cap * sizeof(*x)), *y = sl_malloc(cap * sizeof(*y));
+    assert_non_null(x);
+    assert_non_null(y);
+    int64_t ranges[2][2] = {{INT64_MIN, INT64_MAX}, {(T0 + 20000) * S, (T0 + 70000) * S - 1}};
+    for (int ri = 0; ri < 2; ri++) {
+        size_t c1, m1, c2, m2;
+        size_t nx = scan_all(e, 1, ranges[ri][0], ranges[ri][1], x, cap, &c1, &m1);
+        size_t ny = scan_all(e, 0, ranges[ri][0], ranges[ri][1], y, cap, &c2, &m2);
+        assert_int_equal(nx, ny);
+        for (size_t i = 0; i < nx; i++) {
+            assert_string_equal(x[i].host, y[i].host);
+            assert_int_equal(x[i].time, y[i].time);
+            assert_true(x[i].v == y[i].v);
+        }
+        assert_int_equal(c2, 1); /* whole window */
+        if (ri == 0) {
+            assert_true(c1 >= 3); /* two row groups and the rest */
+            assert_true(m1 < n);
+            /* the newest value wins: round 1 (buffer) over round 0 (file) over the window */
+            size_t late = 0;
+            for (size_t i = 0; i < nx; i++)
+                late += x[i].v >= 1000000;
+            assert_int_equal(late, 2 * 5 * 50 - 0);
+        }
+    }
+    sl_free(x);
+    sl_free(y);
+    engine_close(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollup_recent_day_and_hot_hour, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_big_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_merge_window, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
