@@ -39,6 +39,13 @@
  * Replay looks tables up by name, so rows of records < D land in a table
  * re-created later under the same name — and D removes them again.
  *
+ * WHAT IS LEFT: a deletion never removes a table from the catalog (only
+ * DROP MEASUREMENT does), so it changes no schema and races with no write;
+ * InfluxDB 1.x keeps an emptied measurement's field types too. The SHOW
+ * statements ask storage_table_has_rows and storage_table_tag_presence
+ * instead, which look at the file list, the buffer and the files' row-group
+ * null counts, so a measurement or tag key goes with its last point.
+ *
  * RECORD (little-endian; the first byte tells it from a write record)
  *
  *   u8  DEL_REC_KIND (2)
@@ -69,9 +76,11 @@
 #include "common/re2ere.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/timeutil.h"
 #include "parquet/parquet.h"
 #include "storage/engine.h"
 #include "storage/persist.h"
+#include "storage/rcache.h"
 #include "wal/wal.h"
 
 #define DEL_REC_VERSION 1
@@ -400,6 +409,104 @@ int storage_delete_replay(struct engine *e, uint64_t lsn, const void *rec, size_
     uint64_t removed = 0;
     rc = apply_buffer(e, db_id, &p, lsn, &removed);
     del_pred_release(&p);
+    return rc;
+}
+
+/* ---- is anything left? ---- */
+
+static int part_has_rows(const struct buf_part *p, int64_t cut)
+{
+    return p->nrows && p->max_time >= cut;
+}
+
+int storage_table_has_rows(struct engine *e, const struct cat_db *db, const struct cat_table *t)
+{
+    if (db->deleted || t->deleted) return 0;
+    /* the cut-off of storage_scan_iter_open: expired rows are invisible */
+    int64_t cut = db->retention_ns ? sl_now_ns() - db->retention_ns : INT64_MIN;
+    for (size_t i = 0; i < t->nfiles; i++)
+        if (t->files[i].rows && t->files[i].max_time >= cut) return 1;
+    struct buf_table *bt = buffer_table_find(&e->buffer, db->id, t->id);
+    if (!bt) return 0;
+    int any = 0;
+    pthread_mutex_lock(&bt->lock);
+    for (size_t i = 0; !any && i < bt->nparts; i++)
+        any = part_has_rows(bt->parts[i], cut);
+    for (size_t i = 0; !any && i < bt->nsealed; i++)
+        any = part_has_rows(bt->sealed[i], cut);
+    pthread_mutex_unlock(&bt->lock);
+    return any;
+}
+
+/* Marks in present[] the tag columns of f with a value in some row, from the
+ * row groups' null counts (a chunk without one counts as having values). */
+static int file_tag_presence(struct engine *e, const struct cat_table *t, const struct cat_file *f,
+                             uint8_t *present, size_t *left)
+{
+    char path[4200], err[256];
+    snprintf(path, sizeof(path), "%s/%s", e->data_dir, f->path);
+    struct pq_reader *r;
+    int rc = rcache_open(e->readers, path, &r, err, sizeof(err));
+    if (rc < 0) {
+        sl_warn("delete", "cannot read %s: %s", path, err);
+        return rc;
+    }
+    size_t nrg = pq_reader_num_row_groups(r);
+    for (size_t c = 1; c < t->ncols && *left; c++) {
+        if (present[c] || t->cols[c].kind != CAT_COL_TAG) continue;
+        long fc = pq_reader_find_column(r, t->cols[c].name);
+        for (size_t rg = 0; fc >= 0 && rg < nrg && !present[c]; rg++) {
+            struct pq_stats st;
+            if (pq_reader_stats(r, rg, (size_t)fc, &st) < 0 || !st.has_null_count ||
+                st.null_count < pq_reader_row_group_rows(r, rg))
+                present[c] = 1;
+        }
+        *left -= present[c];
+    }
+    rcache_release(e->readers, path, r);
+    return 0;
+}
+
+int storage_table_tag_presence(struct engine *e, const struct cat_db *db, const struct cat_table *t,
+                               uint8_t *present)
+{
+    size_t left = 0;
+    for (size_t c = 0; c < t->ncols; c++)
+        left += t->cols[c].kind == CAT_COL_TAG;
+    if (db->deleted || t->deleted || !left) return 0;
+    int64_t cut = db->retention_ns ? sl_now_ns() - db->retention_ns : INT64_MIN;
+    /* the buffer: the tags of the series with a row */
+    struct buf_table *bt = buffer_table_find(&e->buffer, db->id, t->id);
+    int rc = 0;
+    if (bt) {
+        pthread_mutex_lock(&bt->lock);
+        uint8_t *has = sl_calloc(bt->nseries ? bt->nseries : 1, 1);
+        if (!has) rc = SL_ENOMEM;
+        /* stops once every tag key is seen: after a few rows, as a rule */
+        for (size_t k = 0; has && left && k < bt->nparts + bt->nsealed; k++) {
+            const struct buf_part *p = k < bt->nparts ? bt->parts[k] : bt->sealed[k - bt->nparts];
+            if (!part_has_rows(p, cut)) continue;
+            for (size_t i = 0; i < p->nrows && left; i++) {
+                uint32_t sid = p->sid[i];
+                if (sid >= bt->nseries || has[sid] || p->time[i] < cut) continue;
+                has[sid] = 1;
+                const struct buf_series *se = &bt->series[sid];
+                for (uint32_t j = 0; j < se->ntags; j++) {
+                    uint32_t c = se->tag_cols[j];
+                    if (c < t->ncols && !present[c] && se->tag_vals[j] && se->tag_vals[j][0]) {
+                        present[c] = 1;
+                        left--;
+                    }
+                }
+            }
+        }
+        pthread_mutex_unlock(&bt->lock);
+        sl_free(has);
+    }
+    /* the files, newest first (a tag added lately is found sooner) */
+    for (size_t i = t->nfiles; rc == 0 && left && i-- > 0;)
+        if (t->files[i].rows && t->files[i].max_time >= cut)
+            rc = file_tag_presence(e, t, &t->files[i], present, &left);
     return rc;
 }
 

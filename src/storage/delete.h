@@ -94,6 +94,27 @@ int storage_delete(struct engine *e, const char *db, size_t dblen, const struct 
 int storage_drop_table(struct engine *e, const char *db, size_t dblen, const char *table,
                        size_t tlen);
 
+struct cat_db;
+struct cat_table;
+
+/* Does table t of database db hold a row that queries see: a file with rows
+ * or a buffered row, not older than the retention cut-off? InfluxDB 1.x
+ * forgets a series with its last point (DELETE, DROP SERIES, retention) and
+ * a measurement with its last series, so the SHOW statements list only such
+ * tables; the catalog keeps the others with their column types, as 1.x
+ * keeps the field types of an emptied measurement until DROP MEASUREMENT.
+ * The caller holds the catalog lock (shared is enough); it also keeps the
+ * buffer table from being dropped meanwhile. Returns 1 or 0. */
+int storage_table_has_rows(struct engine *e, const struct cat_db *db, const struct cat_table *t);
+
+/* The tag keys of the series that remain: sets present[c] (t->ncols
+ * entries, zeroed by the caller) for each tag column c of t with a value in
+ * a row queries see (buffer rows by their series, file rows by the row
+ * groups' null counts; no column data is read). Same locking as
+ * storage_table_has_rows. Returns 0, SL_ENOMEM or a file's read error. */
+int storage_table_tag_presence(struct engine *e, const struct cat_db *db, const struct cat_table *t,
+                               uint8_t *present);
+
 /* Replays a delete record with log sequence number lsn: removes the
  * selected rows of records logged before it from the buffer. SL_ECORRUPT
  * for a malformed record. */

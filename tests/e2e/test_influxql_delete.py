@@ -9,7 +9,11 @@ restarted (WAL replay) and the rows must still equal the model — deleted
 points must not come back from WAL records or old files, and points written
 after a delete must stay. Also: v3 `DELETE /api/v3/configure/table`, the
 1.x error cases, no stray files, and (when influxd from the Debian package
-is installed) the same statements on InfluxDB 1.6 give the same rows.
+is installed) the same statements on InfluxDB 1.6 give the same rows, and
+the SHOW statements (MEASUREMENTS, SERIES, TAG KEYS, FIELD KEYS, TAG VALUES)
+give the same answers afterwards — rows in the buffer or in files, after
+persisting and after a restart: an emptied series or measurement is no
+longer listed, while its field types still hold.
 """
 
 import json
@@ -305,5 +309,137 @@ def test_against_influxd():
         ref.close()
 
 
+# ---------------------------------------------------------------- SHOW after deletes
+
+SHOWS = (
+    "SHOW MEASUREMENTS",
+    "SHOW MEASUREMENTS WITH MEASUREMENT =~ /c|m/",
+    "SHOW MEASUREMENTS WHERE host = 'a'",
+    "SHOW SERIES",
+    "SHOW SERIES FROM cpu",
+    "SHOW TAG KEYS",
+    "SHOW TAG KEYS FROM cpu",
+    "SHOW TAG KEYS WHERE host = 'b'",
+    f"SHOW TAG KEYS FROM cpu WHERE time > {BASE + HOUR}",
+    "SHOW TAG KEYS FROM cpu LIMIT 1 OFFSET 1",
+    "SHOW FIELD KEYS",
+    "SHOW FIELD KEYS FROM cpu",
+    'SHOW TAG VALUES WITH KEY = "host"',
+    'SHOW TAG VALUES FROM cpu WITH KEY IN ("host", "region")',
+    "SELECT count(v) FROM cpu",
+)
+
+# cpu: series host=a,region=e (with a field w of its own) and host=b (no
+# region) in two hours; mem and disk beside it
+SHOW_DATA = "\n".join([
+    f"cpu,host=a,region=e v=1,w=0 {BASE}", f"cpu,host=a,region=e v=2 {BASE + 10 * NS}",
+    f"cpu,host=a,region=e v=3 {BASE + HOUR + 10 * NS}",
+    f"cpu,host=b v=4 {BASE + 20 * NS}", f"cpu,host=b v=5 {BASE + HOUR + 20 * NS}",
+    f"mem,host=a,dc=x f=1i {BASE}", f"mem,host=c,dc=y f=2i {BASE + 5 * NS}",
+    f'disk,host=z s="x" {BASE + HOUR}']).encode()
+
+# (what, statements): each runs on a fresh copy of SHOW_DATA
+SHOW_CASES = (
+    ("whole measurement", ["DELETE FROM cpu"]),
+    ("one series by tag", ["DELETE FROM cpu WHERE host = 'a'"]),
+    ("every series by tag, one at a time",
+     ["DELETE FROM cpu WHERE host = 'a'", "DELETE FROM cpu WHERE host = 'b'"]),
+    ("DROP SERIES of one series", ["DROP SERIES FROM cpu WHERE host = 'a'"]),
+    ("DROP SERIES of the measurement", ["DROP SERIES FROM cpu"]),
+    ("a time range covering the measurement",
+     [f"DELETE FROM cpu WHERE time >= {BASE} AND time <= {BASE + HOUR + 20 * NS}"]),
+    ("a time range covering part of each series", [f"DELETE FROM cpu WHERE time < {BASE + HOUR}"]),
+    ("a time range covering one series",
+     [f"DELETE FROM cpu WHERE time < {BASE + HOUR + 15 * NS} AND region = 'e'"]),
+    ("everything by time", [f"DELETE WHERE time < {BASE + 2 * HOUR}"]),
+    ("one host in every measurement", ["DELETE WHERE host = 'a'"]),
+    ("a regex FROM", ["DELETE FROM /^c/"]),
+    ("a time range selecting nothing", [f"DELETE FROM cpu WHERE time > {BASE + 3 * HOUR}"]),
+    ("a tag predicate selecting nothing", ["DELETE FROM cpu WHERE host = 'nope'"]),
+)
+
+
+def test_show_after_delete_against_influxd():
+    """After deletes, SHOW MEASUREMENTS / SERIES / TAG KEYS / FIELD KEYS /
+    TAG VALUES answer as InfluxDB 1.6 does: a series whose every point is
+    gone is no longer listed, a measurement without series neither (its
+    field types are still enforced) — with the rows in the buffer, in
+    Parquet files, after persisting and after a restart."""
+    harness.need_tool("influxd")
+    import test_influxql_diff as diff
+    ref = diff.Influxd()
+    try:
+        srv = harness.Server()
+        base_ref = f"http://127.0.0.1:{ref.port}"
+
+        def ref_q(query, db):
+            st, body = diff.http(base_ref + "/query?" + urllib.parse.urlencode(
+                {"q": query, "db": db, "epoch": "ns"}), method="POST")
+            check_eq(st, 200, f"influxd {query}")
+            return json.loads(body)["results"][0]
+
+        def ref_write(db, body):
+            return diff.http(base_ref + f"/write?db={db}", method="POST", body=body)[0]
+
+        def answer(res):
+            return res.get("error") or res.get("series", [])
+
+        def compare(dbs, want, what):
+            for query in SHOWS:
+                got = answer(q(srv, query, db=dbs, method="POST").json()["results"][0])
+                check(got == want[query], f"{what}: {query}",
+                      f"sluice {json.dumps(got)[:400]}\n  influxd {json.dumps(want[query])[:400]}")
+
+        # sluice: one database per case and mode (rows in the buffer, or in
+        # files when the statements run); influxd: one per case
+        dbs = {}
+        for mode in ("files", "buffer"):
+            for i in range(len(SHOW_CASES)):
+                db = dbs[(i, mode)] = f"s{i}_{mode}"
+                stmt(srv, f"CREATE DATABASE {db}")
+                check_eq(srv.write_v1(db, SHOW_DATA).status, 204, f"write {db}")
+            if mode == "files":
+                check_eq(srv.post("/api/sluice/persist").status, 204, "persist the files cases")
+        for i in range(len(SHOW_CASES)):
+            ref_q(f"CREATE DATABASE s{i}", "")
+            check_eq(ref_write(f"s{i}", SHOW_DATA), 204, f"influxd write s{i}")
+        for i, (what, stmts) in enumerate(SHOW_CASES):
+            for s in stmts:
+                res = ref_q(s, f"s{i}")
+                check("error" not in res, f"influxd {s}", res)
+                for mode in ("buffer", "files"):
+                    res = q(srv, s, db=dbs[(i, mode)], method="POST").json()["results"][0]
+                    check("error" not in res, f"{s} on {dbs[(i, mode)]}", res)
+        want = {i: {query: answer(ref_q(query, f"s{i}")) for query in SHOWS}
+                for i in range(len(SHOW_CASES))}
+        for stage in ("right after the statements", "after persisting", "after kill -9 and restart"):
+            if stage == "after persisting":
+                check_eq(srv.post("/api/sluice/persist").status, 204, "persist after the statements")
+            elif stage == "after kill -9 and restart":
+                srv.kill9()
+                srv.start()
+            for i, (what, stmts) in enumerate(SHOW_CASES):
+                for mode in ("buffer", "files"):
+                    compare(dbs[(i, mode)], want[i], f"{what} ({mode}, {stage})")
+
+        # the emptied measurement's field types still hold (1.6 keeps them
+        # until DROP MEASUREMENT), and a write brings it back with only the
+        # new series
+        i = 0
+        body = f'cpu,host=q v="str" {BASE}'.encode()
+        st_ref = ref_write(f"s{i}", body)
+        st = srv.write_v1(dbs[(i, "files")], body).status
+        check_eq(st == 204, st_ref == 204, f"write of another field type after DELETE: {st} vs {st_ref}")
+        body = f"cpu,host=q v=9 {BASE}".encode()
+        check_eq(ref_write(f"s{i}", body), 204, "influxd write back")
+        check_eq(srv.write_v1(dbs[(i, "files")], body).status, 204, "sluice write back")
+        compare(dbs[(i, "files")], {query: answer(ref_q(query, f"s{i}")) for query in SHOWS},
+                "written again after the delete")
+        srv.close()
+    finally:
+        ref.close()
+
+
 if __name__ == "__main__":
-    harness.run([test_delete_statements, test_against_influxd])
+    harness.run([test_delete_statements, test_against_influxd,
+                 test_show_after_delete_against_influxd])

@@ -8,7 +8,10 @@
  * data for good (storage/delete.c); their WHERE clause is translated into a
  * storage predicate with 1.x's rules: tags and time only (a field is an
  * error), time bounds only in the top-level AND chain, and no time at all
- * for DROP SERIES.
+ * for DROP SERIES. As in 1.x, the SHOW statements list only what holds
+ * points: a measurement whose every point was deleted (or expired) is not
+ * shown, though the catalog keeps its field types, and SHOW TAG KEYS gives
+ * the keys of the series that remain.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -123,11 +126,31 @@ static int need_db(struct iql_exec_ctx *x, const char *on, const char **db, stru
     return 0;
 }
 
-/* The measurements a SHOW statement covers (FROM, or all). */
+/* Keeps the names of the measurements that hold a row: 1.x forgets a
+ * measurement with its last series (storage_table_has_rows). */
+static void keep_with_rows(struct iql_exec_ctx *x, const char *db, const char **names, size_t *n)
+{
+    struct catalog *cat = x->eng->catalog;
+    size_t k = 0;
+    catalog_rdlock(cat);
+    struct cat_db *d = catalog_db_get(cat, db, strlen(db));
+    for (size_t i = 0; d && i < *n; i++) {
+        struct cat_table *t = cat_db_table_get(d, names[i], strlen(names[i]));
+        if (t && storage_table_has_rows(x->eng, d, t)) names[k++] = names[i];
+    }
+    catalog_unlock(cat);
+    *n = k;
+}
+
+/* The measurements a SHOW statement covers (FROM, or all) that hold rows. */
 static int meta_measurements(struct iql_exec_ctx *x, struct xeval *ev, const char *db,
                              const struct iql_meta *m, const char ***names, size_t *n)
 {
-    if (!m->nsources) return xload_measurements(x, ev, db, NULL, names, n);
+    if (!m->nsources) {
+        int rc = xload_measurements(x, ev, db, NULL, names, n);
+        if (rc == 0) keep_with_rows(x, db, *names, n);
+        return rc;
+    }
     const char **all = sl_arena_alloc(x->arena, 4096 * sizeof(char *));
     if (!all) return SL_ENOMEM;
     size_t k = 0;
@@ -144,6 +167,7 @@ static int meta_measurements(struct iql_exec_ctx *x, struct xeval *ev, const cha
             all[k++] = mm->name;
         }
     }
+    keep_with_rows(x, db, all, &k);
     *names = all;
     *n = k;
     return 0;
@@ -164,30 +188,80 @@ static const char **cols_of(struct iql_exec_ctx *x, const char *a, const char *b
     return c;
 }
 
-static int show_with_catalog(struct iql_exec_ctx *x, struct xeval *ev, const struct iql_stmt *st,
-                             const char *db, struct iql_result *out)
+/* The tag keys of the series of measurement name that remain, added to r
+ * (storage_table_tag_presence: no column data is read). */
+static int tag_keys_with_rows(struct iql_exec_ctx *x, const char *db, const char *name,
+                              struct rows *r)
+{
+    struct catalog *cat = x->eng->catalog;
+    int rc = 0;
+    catalog_rdlock(cat);
+    struct cat_db *d = catalog_db_get(cat, db, strlen(db));
+    struct cat_table *t = d ? cat_db_table_get(d, name, strlen(name)) : NULL;
+    uint8_t *present = t ? sl_arena_alloc(x->arena, t->ncols) : NULL;
+    if (t && !present) rc = SL_ENOMEM;
+    if (t && rc == 0) {
+        memset(present, 0, t->ncols);
+        rc = storage_table_tag_presence(x->eng, d, t, present);
+    }
+    for (size_t c = 0; t && rc == 0 && c < t->ncols; c++) {
+        if (!present[c]) continue;
+        struct iql_val v = sv(dup_s(x, t->cols[c].name));
+        rc = v.u.s ? rows_add(r, &v) : SL_ENOMEM;
+    }
+    catalog_unlock(cat);
+    return rc;
+}
+
+/* SHOW FIELD KEYS: the measurement's fields from the catalog (1.x keeps
+ * every field of a measurement while it has a series). SHOW TAG KEYS: the
+ * tag keys of the series that hold rows and match the WHERE clause (time
+ * terms are ignored, as in 1.x), so a key goes with the last series that
+ * had it. */
+static int show_keys(struct iql_exec_ctx *x, struct xeval *ev, const struct iql_stmt *st,
+                     const char *db, struct iql_result *out)
 {
     const char **names;
     size_t nn, cap = 0;
     int rc = meta_measurements(x, ev, db, &st->meta, &names, &nn);
     if (rc < 0) return rc;
     bool fields = st->kind == IQL_STMT_SHOW_FIELD_KEYS;
+    struct iql_expr *cond = NULL;
+    if (!fields && st->meta.cond) {
+        cond = iql_cond_without_time(st->meta.cond, x->arena, &rc);
+        if (rc < 0) return rc;
+    }
     struct catalog *cat = x->eng->catalog;
     for (size_t i = 0; i < nn; i++) {
         struct rows r = {x->arena, fields ? 2 : 1, 0, 0, NULL};
-        catalog_rdlock(cat);
-        struct cat_db *d = catalog_db_get(cat, db, strlen(db));
-        struct cat_table *t = d ? cat_db_table_get(d, names[i], strlen(names[i])) : NULL;
-        for (size_t c = 0; t && c < t->ncols && rc == 0; c++) {
-            const struct cat_column *col = &t->cols[c];
-            if (col->kind != (fields ? CAT_COL_FIELD : CAT_COL_TAG)) continue;
-            struct iql_val v[2] = {sv(dup_s(x, col->name)), sv(lp_type_name(col->type))};
-            if (!v[0].u.s)
-                rc = SL_ENOMEM;
-            else
-                rc = rows_add(&r, v);
+        if (fields) {
+            catalog_rdlock(cat);
+            struct cat_db *d = catalog_db_get(cat, db, strlen(db));
+            struct cat_table *t = d ? cat_db_table_get(d, names[i], strlen(names[i])) : NULL;
+            for (size_t c = 0; t && c < t->ncols && rc == 0; c++) {
+                const struct cat_column *col = &t->cols[c];
+                if (col->kind != CAT_COL_FIELD) continue;
+                struct iql_val v[2] = {sv(dup_s(x, col->name)), sv(lp_type_name(col->type))};
+                if (!v[0].u.s)
+                    rc = SL_ENOMEM;
+                else
+                    rc = rows_add(&r, v);
+            }
+            catalog_unlock(cat);
+        } else if (!cond) {
+            rc = tag_keys_with_rows(x, db, names[i], &r);
+        } else {
+            struct xtable *tb;
+            rc = xload_table(x, ev, db, names[i], INT64_MIN, INT64_MAX, cond, false, NULL, 0, true,
+                             &tb);
+            for (size_t k = 0; rc == 0 && tb && k < tb->nt; k++) {
+                bool present = false;
+                for (size_t s = 0; s < tb->nser && !present; s++)
+                    present = tb->ser[s]->n && tb->ser[s]->tagv[k];
+                struct iql_val v = sv(tb->tkey[k]);
+                if (present) rc = rows_add(&r, &v);
+            }
         }
-        catalog_unlock(cat);
         if (rc < 0) return rc;
         rows_finish(&r, true, st->meta.limit, st->meta.offset);
         const char **cols =
@@ -562,7 +636,7 @@ int xmeta_run(struct iql_exec_ctx *x, const struct iql_stmt *st, struct iql_resu
     case IQL_STMT_SHOW_TAG_KEYS:
     case IQL_STMT_SHOW_FIELD_KEYS:
         if ((rc = need_db(x, st->meta.database, &db, err)) < 0) break;
-        rc = show_with_catalog(x, &ev, st, db, out);
+        rc = show_keys(x, &ev, st, db, out);
         break;
     case IQL_STMT_SHOW_RETENTION_POLICIES:
         if ((rc = need_db(x, st->meta.database, &db, err)) < 0) break;
