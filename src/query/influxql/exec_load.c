@@ -728,6 +728,9 @@ int xload_table_tags(struct iql_exec_ctx *x, struct xeval *ev, const char *db, c
     o.need = mask;
     o.nneed = t->ncols;
     o.no_keys = 1; /* series are told apart by their tag values */
+    /* big windows one row group at a time: each series stays in time order
+     * across chunks, which is all the lanes need */
+    o.split_rows = SCAN_SPLIT_ROWS;
     struct scan_tag_filter *tf;
     if ((rc = xload_tag_filters(a, t, cond, &tf, &o.ntags)) < 0) goto out;
     o.tags = tf;
