@@ -398,6 +398,25 @@ static void test_sql_pushdown_equivalence(void **state)
     expect_query(e, "SELECT usage, n, note FROM cpu WHERE host = 'h0' ORDER BY time LIMIT 1",
                  "[{\"usage\":99.0,\"n\":0,\"note\":\"x0\"}]");
     expect_query(e, "SELECT count(*) AS c FROM cpu", "[{\"c\":360}]");
+    /* files above the ordered-scan limit: SQLite sorts by time, unless a tag
+     * equality narrows the scan; the rows are the same either way */
+    char *plan = query(e, "db", "EXPLAIN SELECT * FROM cpu ORDER BY time", QOUT_JSON, NULL);
+    assert_non_null(strstr(plan, " o+"));
+    sl_free(plan);
+    sql_vtab_set_ordered_max_rows(10);
+    plan = query(e, "db", "EXPLAIN SELECT * FROM cpu ORDER BY time", QOUT_JSON, NULL);
+    assert_null(strstr(plan, " o+"));
+    assert_non_null(strstr(plan, "ORDER BY"));
+    sl_free(plan);
+    plan = query(e, "db", "EXPLAIN SELECT * FROM cpu WHERE host = 'h1' ORDER BY time DESC",
+                 QOUT_JSON, NULL);
+    assert_non_null(strstr(plan, " o-"));
+    sl_free(plan);
+    expect_same(e, "SELECT time, host, usage FROM cpu ORDER BY time, host",
+                "SELECT time, host, usage FROM cpu ORDER BY time + 0, host");
+    expect_same(e, "SELECT time, usage FROM cpu ORDER BY time DESC LIMIT 5",
+                "SELECT time, usage FROM cpu ORDER BY time + 0 DESC LIMIT 5");
+    sql_vtab_set_ordered_max_rows((uint64_t)1 << 20);
     engine_close(e);
 }
 

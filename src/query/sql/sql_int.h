@@ -92,6 +92,10 @@ struct sql_ctx {
 /* Registers the "sluice" module (CREATE VIRTUAL TABLE "<measurement>"
  * USING sluice makes a table). */
 int sql_vtab_register(sqlite3 *db, struct sql_ctx *ctx);
+/* Files of more rows than this (default 2^20) make a table leave ORDER BY
+ * time to SQLite unless a tag or time equality narrows the scan (vtab.c);
+ * for tests. */
+void sql_vtab_set_ordered_max_rows(uint64_t rows);
 /* Makes catalog table `name` of ctx's database a table of db (by name). */
 int sql_vtab_register_table(sqlite3 *db, struct sql_ctx *ctx, const char *name);
 

@@ -124,11 +124,31 @@ static int vt_disconnect(sqlite3_vtab *vt)
     return SQLITE_OK;
 }
 
+/* Delivering ORDER BY time sorts one whole window (a group of the scan) in
+ * memory. Above this many rows in one file, and without a tag or time
+ * equality that keeps only a few series' rows, SQLite sorts instead: its
+ * sorter spills to temporary files and keeps only the first rows under a
+ * LIMIT, so memory stays bounded (the scan then streams row groups). */
+static _Atomic uint64_t ordered_max_file_rows = (uint64_t)1 << 20;
+
+void sql_vtab_set_ordered_max_rows(uint64_t rows)
+{
+    ordered_max_file_rows = rows;
+}
+
+static int has_big_file(const struct cat_table *t)
+{
+    uint64_t max = ordered_max_file_rows;
+    for (size_t i = 0; i < t->nfiles; i++)
+        if (t->files[i].rows > max) return 1;
+    return 0;
+}
+
 static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ii)
 {
     struct vtab *v = (struct vtab *)vt;
     struct sl_buf plan = SL_BUF_INIT;
-    int argv = 0;
+    int argv = 0, narrow = 0; /* narrow: a tag or time equality is pushed down */
     double cost = 1e7, rows = 1e6;
     for (int i = 0; i < ii->nConstraint; i++) {
         const struct sqlite3_index_constraint *c = &ii->aConstraint[i];
@@ -159,12 +179,13 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *ii)
             rows *= 0.05;
         }
         if (!op) continue;
+        narrow |= op == '=' || op == 'i';
         ii->aConstraintUsage[i].argvIndex = ++argv;
         ii->aConstraintUsage[i].omit = 1;
         sl_buf_addf(&plan, "%d%c ", c->iColumn, op);
     }
     sl_buf_addf(&plan, "u%" PRIx64, (uint64_t)ii->colUsed);
-    if (ii->nOrderBy == 1 && ii->aOrderBy[0].iColumn == 0) {
+    if (ii->nOrderBy == 1 && ii->aOrderBy[0].iColumn == 0 && (narrow || !has_big_file(v->t))) {
         sl_buf_adds(&plan, ii->aOrderBy[0].desc ? " o-" : " o+");
         ii->orderByConsumed = 1;
     }
