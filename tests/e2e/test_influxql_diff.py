@@ -450,6 +450,37 @@ def same(x, y):
     return close(x, y)
 
 
+def both_create(refurl, srv, db="diff"):
+    """CREATE DATABASE db on influxd (refurl) and on sluice (srv)."""
+    for base, hdr in ((refurl, {}), (srv.url, srv.auth_headers())):
+        st, _ = http(base + "/query?q=" + urllib.parse.quote("CREATE DATABASE " + db),
+                     method="POST", headers=hdr)
+        check(st == 200, f"CREATE DATABASE on {base}")
+
+
+def both_write(refurl, srv, body, db="diff"):
+    """Writes the same line protocol to influxd and to sluice."""
+    for base, hdr in ((refurl, {}), (srv.url, srv.auth_headers())):
+        st, out = http(base + "/write?db=" + db, method="POST", body=body.encode(), headers=hdr)
+        check(st == 204, f"write to {base}", out[:300])
+
+
+def compare_queries(refurl, srv, stage, queries):
+    """Runs each query against influxd and sluice and checks the answers are
+    equal (normalize, same); prints how many were."""
+    passed = 0
+    for q in queries:
+        st1, r1 = query(refurl, q)
+        st2, r2 = query(srv.url, q, headers=srv.auth_headers())
+        r1, r2 = normalize(r1), normalize(r2)
+        ok = st1 == st2 and same(r1, r2)
+        passed += ok
+        check(ok, f"{stage}: {q}",
+              f"influxd {st1}: {json.dumps(r1)[:1200]}\n       sluice  {st2}: "
+              f"{json.dumps(r2)[:1200]}")
+    print(f"# {stage}: {passed} of {len(queries)} queries equal", flush=True)
+
+
 def test_differential():
     harness.need_tool("influxd")
     ref = Influxd()

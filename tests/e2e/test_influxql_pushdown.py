@@ -14,10 +14,8 @@ test_influxql_diff.py; exits 77 when influxd is absent.
 
 Run: SLUICE_BIN=build/sluice /usr/bin/python3 tests/e2e/test_influxql_pushdown.py
 """
-import json
 import os
 import sys
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -108,22 +106,6 @@ def queries():
     return qs
 
 
-def compare(ref, srv, stage):
-    passed = 0
-    total = 0
-    for q in queries():
-        st1, r1 = diff.query(ref, q)
-        st2, r2 = diff.query(srv.url, q, headers=srv.auth_headers())
-        r1, r2 = diff.normalize(r1), diff.normalize(r2)
-        ok = st1 == st2 and diff.same(r1, r2)
-        total += 1
-        passed += ok
-        check(ok, f"{stage}: {q}",
-              f"influxd {st1}: {json.dumps(r1)[:1200]}\n       sluice  {st2}: "
-              f"{json.dumps(r2)[:1200]}")
-    print(f"# {stage}: {passed} of {total} queries equal", flush=True)
-
-
 def test_pushdown_vs_influxd():
     harness.need_tool("influxd")
     ref = diff.Influxd()
@@ -132,22 +114,16 @@ def test_pushdown_vs_influxd():
         refurl = f"http://127.0.0.1:{ref.port}"
 
         def write(body):
-            for base, hdr in ((refurl, {}), (srv.url, srv.auth_headers())):
-                st, out = diff.http(base + "/write?db=diff", method="POST", body=body.encode(),
-                                    headers=hdr)
-                check(st == 204, f"write to {base}", out[:300])
+            diff.both_write(refurl, srv, body)
 
-        for base, hdr in ((refurl, {}), (srv.url, srv.auth_headers())):
-            st, _ = diff.http(base + "/query?q=" + urllib.parse.quote("CREATE DATABASE diff"),
-                              method="POST", headers=hdr)
-            check(st == 200, f"CREATE DATABASE on {base}")
+        diff.both_create(refurl, srv)
         write(lines(0, 60))
-        compare(refurl, srv, "buffer")
+        diff.compare_queries(refurl, srv, "buffer", queries())
         check(srv.post("/api/sluice/persist").status == 204, "persist")
-        compare(refurl, srv, "files")
+        diff.compare_queries(refurl, srv, "files", queries())
         # later rows and overwrites of persisted ones: files and buffer merged
         write(lines(40, 100))
-        compare(refurl, srv, "files+buffer")
+        diff.compare_queries(refurl, srv, "files+buffer", queries())
     finally:
         ref.close()
 
