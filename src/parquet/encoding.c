@@ -162,30 +162,24 @@ static void unpack_u64(const uint8_t *p, size_t len, int bw, size_t take, uint64
         out[k] = bit_get(p, len, (uint64_t)k * (uint64_t)bw, bw);
 }
 
-/* As unpack_u64 into 32-bit values (bw <= 32; 0 gives zeros). */
+/* As unpack_u64 into 32-bit values (bw <= 32; 0 gives zeros), a block at a
+ * time through a small buffer. */
 static void unpack_u32(const uint8_t *p, size_t len, int bw, size_t take, uint32_t *out)
 {
-    size_t k = 0;
     if (bw == 0) {
         memset(out, 0, take * sizeof *out);
         return;
     }
-    if (len >= 8) {
-        uint64_t mask = mask_bits(bw);
-        size_t fast = ((len - 8) * 8) / (size_t)bw + 1;
-        if (fast > take) fast = take;
-        uint64_t bitpos = 0;
-        for (; k < fast; k++, bitpos += (uint64_t)bw) {
-            uint64_t lo;
-            memcpy(&lo, p + (bitpos >> 3), 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-            lo = __builtin_bswap64(lo);
-#endif
-            out[k] = (uint32_t)((lo >> (bitpos & 7)) & mask);
-        }
+    uint64_t tmp[256];
+    for (size_t done = 0; done < take;) {
+        size_t k = take - done < 256 ? take - done : 256;
+        /* block starts are multiples of 8 values: whole bytes */
+        size_t off = done * (size_t)bw / 8;
+        unpack_u64(p + off, len - off, bw, k, tmp);
+        for (size_t i = 0; i < k; i++)
+            out[done + i] = (uint32_t)tmp[i];
+        done += k;
     }
-    for (; k < take; k++)
-        out[k] = (uint32_t)bit_get(p, len, (uint64_t)k * (uint64_t)bw, bw);
 }
 
 int pq_bitpack(struct sl_buf *out, const uint64_t *v, size_t n, int bw)
