@@ -68,6 +68,10 @@ void api_configure_token(struct api_server *s, struct http_req *req, struct http
 void api_v2_authorizations(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_v2_buckets(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_v2_orgs(struct api_server *s, struct http_req *req, struct http_resp *resp);
+void api_delete_v2(struct api_server *s, struct http_req *req, struct http_resp *resp);
+/* The live database whose v2 bucket id (hex, maybe followed by "/...") is id,
+ * or NULL; the caller holds the catalog lock (manage.c). */
+struct cat_db *api_db_by_bucket_id(struct catalog *cat, const char *id);
 void api_metrics(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_debug_rows(struct api_server *s, struct http_req *req, struct http_resp *resp);
 void api_storage_action(struct api_server *s, struct http_req *req, struct http_resp *resp);

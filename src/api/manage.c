@@ -377,7 +377,7 @@ static json_t *bucket_json(const struct cat_db *d)
     return o;
 }
 
-static struct cat_db *db_by_bucket_id(struct catalog *cat, const char *id)
+struct cat_db *api_db_by_bucket_id(struct catalog *cat, const char *id)
 {
     char *end;
     unsigned long long v = strtoull(id, &end, 16);
@@ -418,7 +418,7 @@ void api_v2_buckets(struct api_server *s, struct http_req *req, struct http_resp
         json_t *arr = json_array();
         catalog_rdlock(cat);
         if (*rest) {
-            struct cat_db *d = db_by_bucket_id(cat, rest);
+            struct cat_db *d = api_db_by_bucket_id(cat, rest);
             if (d) {
                 json_t *one = bucket_json(d);
                 catalog_unlock(cat);
@@ -444,7 +444,7 @@ void api_v2_buckets(struct api_server *s, struct http_req *req, struct http_resp
     }
     if (!strcmp(m, "DELETE")) {
         catalog_rdlock(cat);
-        struct cat_db *d = db_by_bucket_id(cat, rest);
+        struct cat_db *d = api_db_by_bucket_id(cat, rest);
         char *name = d ? sl_strdup(d->name) : NULL;
         catalog_unlock(cat);
         if (!name) {
@@ -490,7 +490,7 @@ void api_v2_buckets(struct api_server *s, struct http_req *req, struct http_resp
         }
     } else if (!strcmp(m, "PATCH") && *rest) {
         catalog_wrlock(cat);
-        struct cat_db *d = db_by_bucket_id(cat, rest);
+        struct cat_db *d = api_db_by_bucket_id(cat, rest);
         int rc = SL_ENOENT;
         if (d)
             rc = json_object_get(j, "retentionRules") ? catalog_db_set_retention(cat, d, ret) : 0;
@@ -594,7 +594,7 @@ void api_v2_authorizations(struct api_server *s, struct http_req *req, struct ht
         if (bname)
             db = bname;
         else if (bid) {
-            struct cat_db *d = db_by_bucket_id(s->eng->catalog, bid);
+            struct cat_db *d = api_db_by_bucket_id(s->eng->catalog, bid);
             if (!d) {
                 bad = 2;
                 break;

@@ -203,9 +203,14 @@ static void route(struct api_server *s, struct http_req *req, struct http_resp *
         return post ? api_write_v3(s, req, resp) : method_not_allowed(resp, "POST");
     if (!strcmp(p, "/query"))
         return get || post ? api_query_v1(s, req, resp) : method_not_allowed(resp, "GET, POST");
-    if (!strcmp(p, "/api/v3/query_influxql")) return get || post ? api_query_influxql(s, req, resp) : method_not_allowed(resp, "GET, POST");
+    if (!strcmp(p, "/api/v3/query_influxql"))
+        return get || post ? api_query_influxql(s, req, resp)
+                           : method_not_allowed(resp, "GET, POST");
+    if (!strcmp(p, "/api/v2/delete"))
+        return post ? api_delete_v2(s, req, resp) : method_not_allowed(resp, "POST");
     if (!strcmp(p, "/api/v2/query")) return flux_query(req, resp);
-    if (!strcmp(p, "/api/v3/query_sql")) return get || post ? api_query_sql(s, req, resp) : method_not_allowed(resp, "GET, POST");
+    if (!strcmp(p, "/api/v3/query_sql"))
+        return get || post ? api_query_sql(s, req, resp) : method_not_allowed(resp, "GET, POST");
     if (!strcmp(p, "/api/v3/configure/database")) return api_configure_database(s, req, resp);
     if (!strcmp(p, "/api/v3/configure/table")) return api_configure_table(s, req, resp);
     if (!strncmp(p, "/api/v3/configure/token", 23)) return api_configure_token(s, req, resp);

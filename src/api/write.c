@@ -191,7 +191,8 @@ void api_write_v1(struct api_server *s, struct http_req *req, struct http_resp *
     else if (res.nerrors)
         describe_error(&b, &res.errors[0]);
     if (res.rejected > 1)
-        sl_buf_addf(&b, "; %zu more line%s rejected", res.rejected - 1, res.rejected > 2 ? "s" : "");
+        sl_buf_addf(&b, "; %zu more line%s rejected", res.rejected - 1,
+                    res.rejected > 2 ? "s" : "");
     sl_buf_addf(&b, " dropped=%zu", res.rejected);
     http_resp_error(resp, 400, b.ptr);
     http_resp_header(resp, "X-Influxdb-Error", b.ptr);
