@@ -30,7 +30,7 @@ struct http_req {
     int64_t start_mono_ns;
     int too_large;      /* body over the cap: 413 */
     int early_answered; /* the 413 went out before the body */
-    int bad_encoding; /* unsupported Content-Encoding: 400 */
+    int bad_encoding;   /* unsupported Content-Encoding: 400 */
     int gzip;
     void *user; /* for the handler */
 };

@@ -48,7 +48,7 @@ int lp_precision_parse(const char *s, enum lp_precision *out);
 /* Nanoseconds per unit of p (1 for ns and auto). */
 int64_t lp_precision_ns(enum lp_precision p);
 
-#define LP_MAX_NAME_DEFAULT (64 * 1024)    /* measurement, tag key/value, field key */
+#define LP_MAX_NAME_DEFAULT   (64 * 1024)   /* measurement, tag key/value, field key */
 #define LP_MAX_STRING_DEFAULT (1024 * 1024) /* string field value */
 /* InfluxDB 1.x range; both ends are reserved sentinels there */
 #define LP_TIME_MIN (-9223372036854775806LL)
@@ -85,15 +85,15 @@ struct lp_point {
     struct lp_field *fields; /* input order, keys unique */
     size_t nfields;
     int has_time;
-    int64_t time; /* ns since the epoch when has_time */
-    size_t line;  /* 1-based line number in the input */
+    int64_t time;    /* ns since the epoch when has_time */
+    size_t line;     /* 1-based line number in the input */
     const char *raw; /* the line as written, without its line ending */
     size_t raw_len;
 };
 
 struct lp_error {
-    size_t line;    /* 1-based */
-    size_t column;  /* 1-based byte column where the problem was found */
+    size_t line;     /* 1-based */
+    size_t column;   /* 1-based byte column where the problem was found */
     const char *raw; /* the whole line, valid like a point's strings */
     size_t raw_len;
     char message[256]; /* what is wrong, e.g. "invalid field value: expected ..." */
@@ -137,7 +137,7 @@ int lp_series_key(const struct lp_point *pt, struct sl_buf *out);
 
 /* Serializer. */
 struct lp_write_opts {
-    int uint_support;           /* 0: unsigned fields are written as integers (1.x servers) */
+    int uint_support;            /* 0: unsigned fields are written as integers (1.x servers) */
     enum lp_precision precision; /* the unit the timestamp is written in (never AUTO) */
 };
 /* Appends one line (with '\n'). Tags are written in the order given; callers
@@ -146,7 +146,7 @@ int lp_write_point(struct sl_buf *out, const struct lp_point *pt, const struct l
 void lp_sort_tags(struct lp_tag *tags, size_t n);
 /* Escapers: which characters each element must escape. */
 int lp_escape_measurement(struct sl_buf *out, const char *s, size_t n);
-int lp_escape_key(struct sl_buf *out, const char *s, size_t n); /* tag key/value, field key */
+int lp_escape_key(struct sl_buf *out, const char *s, size_t n);    /* tag key/value, field key */
 int lp_escape_string(struct sl_buf *out, const char *s, size_t n); /* inside the quotes */
 /* Shortest decimal that parses back to exactly v; returns length (< 32). */
 size_t lp_format_float(double v, char *out);
