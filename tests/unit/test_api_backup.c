@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "common/err.h"
 #include "common/fsutil.h"
+#include "support/fixture.h"
 
 static void test_path_ok(void **state)
 {
@@ -40,8 +41,9 @@ static void test_path_ok(void **state)
 static void test_sha256_file(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/sl-ut-backup-XXXXXX", path[128], hex[65];
-    assert_non_null(mkdtemp(dir));
+    const char *dir = fx_tmpdir("sl-ut-backup");
+    char path[128], hex[65];
+    assert_non_null(dir);
     snprintf(path, sizeof(path), "%s/f", dir);
     assert_int_equal(sl_file_write_atomic(path, "abc", 3, 0600), 0);
     uint64_t size = 0;
@@ -61,8 +63,8 @@ static void test_sha256_file(void **state)
 static void test_data_dir_lock(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/sl-ut-lock-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    const char *dir = fx_tmpdir("sl-ut-lock");
+    assert_non_null(dir);
     int fd1 = -1, fd2 = -1;
     assert_int_equal(api_data_dir_lock(dir, &fd1), 0);
     assert_true(fd1 >= 0);

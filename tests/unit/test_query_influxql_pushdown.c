@@ -29,23 +29,12 @@
 #include "storage/engine.h"
 #include "storage/persist.h"
 #include "storage/scan.h"
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 struct fx {
-    char dir[64];
     struct engine *e;
 };
-
-static int write_lp(struct engine *e, const char *lp)
-{
-    struct write_req wr = {
-        .db = "db", .db_len = 2, .body = lp, .len = strlen(lp), .may_create_db = 1, .now_ns = 5};
-    struct write_result res;
-    memset(&res, 0, sizeof(res));
-    int rc = engine_write(e, &wr, &res);
-    int bad = rc != 0 || res.rejected;
-    write_result_release(&res);
-    return bad ? -1 : 0;
-}
 
 /* Rows with and without each tag, values with spaces and dots, a field. */
 static const char *LP1 = "cpu,host=a,region=us v=1,f=\"a\" 1000000000\n"
@@ -71,18 +60,13 @@ static const char *LP2 = "cpu,host=b,region=us v=9 8000000000\n"
 
 static int setup_common(void **state, int persist1, int write2)
 {
+    if (fx_setup(state) != 0) return -1;
     struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sl-iqlpush-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    struct engine_opts o = {.data_dir = f->dir};
-    char err[256];
-    if (engine_open(&o, &f->e, err, sizeof(err)) != 0) {
-        fprintf(stderr, "engine_open: %s\n", err);
-        return -1;
-    }
-    if (write_lp(f->e, LP1) < 0) return -1;
+    if (!f) return -1;
+    f->e = fx_open_engine(fx_dir());
+    fx_write_lp_at(f->e, "db", LP1, strlen(LP1), LP_PREC_NS, 5);
     if (persist1 && storage_persist(f->e, 1) < 0) return -1;
-    if (write2 && write_lp(f->e, LP2) < 0) return -1;
+    if (write2) fx_write_lp_at(f->e, "db", LP2, strlen(LP2), LP_PREC_NS, 5);
     *state = f;
     return 0;
 }
@@ -104,11 +88,8 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     engine_close(f->e);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0) return -1;
     free(f);
-    return 0;
+    return fx_teardown(state);
 }
 
 /* Runs q and returns its v1 JSON (malloc'd). */

@@ -16,23 +16,19 @@
 #include "common/err.h"
 #include "query/influxql/exec.h"
 #include "storage/engine.h"
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 struct fx {
-    char dir[64];
     struct engine *e;
 };
 
 static int setup(void **state)
 {
+    if (fx_setup(state) != 0) return -1;
     struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sl-iqlexec-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    struct engine_opts o = {.data_dir = f->dir};
-    char err[256];
-    if (engine_open(&o, &f->e, err, sizeof(err)) != 0) {
-        fprintf(stderr, "engine_open: %s\n", err);
-        return -1;
-    }
+    if (!f) return -1;
+    f->e = fx_open_engine(fx_dir());
     const char *lp = "cpu,host=a,region=us v=1,i=10i,s=\"x\" 1000000000\n"
                      "cpu,host=a,region=us v=3,i=20i,s=\"y\" 2000000000\n"
                      "cpu,host=b,region=eu v=5,i=30i 1000000000\n"
@@ -40,13 +36,7 @@ static int setup(void **state)
                      "cpu,host=b,region=eu v=7 65000000000\n"
                      "mem free=100i 1000000000\n"
                      "disk,path=/ used=0.5 1000000000\n";
-    struct write_req wr = {
-        .db = "db", .db_len = 2, .body = lp, .len = strlen(lp), .may_create_db = 1, .now_ns = 5};
-    struct write_result res;
-    memset(&res, 0, sizeof(res));
-    int rc = engine_write(f->e, &wr, &res);
-    if (rc != 0 || res.rejected) return -1;
-    write_result_release(&res);
+    fx_write_lp_at(f->e, "db", lp, strlen(lp), LP_PREC_NS, 5);
     *state = f;
     return 0;
 }
@@ -55,11 +45,8 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     engine_close(f->e);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0) return -1;
     free(f);
-    return 0;
+    return fx_teardown(state);
 }
 
 /* Runs q (one statement) and returns the statement's JSON (static buffer). */

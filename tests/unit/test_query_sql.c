@@ -9,12 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/err.h"
-#include "common/fsutil.h"
 #include "common/mem.h"
 #include "parquet/parquet.h"
 #include "query/output/qout.h"
@@ -22,6 +20,8 @@
 #include "query/sql/sql_int.h"
 #include "storage/engine.h"
 #include "storage/persist.h"
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 /* ---- rewriter ---- */
 
@@ -175,46 +175,6 @@ static void test_interval_parse(void **state)
 
 /* ---- engine-level queries ---- */
 
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sluice-sql-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return sl_remove_tree(dir);
-}
-
-static struct engine *open_engine(void)
-{
-    struct engine_opts o = {.data_dir = dir};
-    struct engine *e = NULL;
-    char err[512] = "";
-    int rc = engine_open(&o, &e, err, sizeof(err));
-    if (rc) fprintf(stderr, "engine_open: %s\n", err);
-    assert_int_equal(rc, 0);
-    return e;
-}
-
-static void write_lp(struct engine *e, const char *db, const char *body)
-{
-    struct write_req r = {.db = db,
-                          .db_len = strlen(db),
-                          .body = body,
-                          .len = strlen(body),
-                          .precision = LP_PREC_NS,
-                          .may_create_db = 1,
-                          .now_ns = 1700000000000000000LL};
-    struct write_result res;
-    assert_int_equal(engine_write(e, &r, &res), 0);
-    write_result_release(&res);
-}
-
 /* Runs q and returns the body (caller frees) or NULL with *rc set. */
 static char *query(struct engine *e, const char *db, const char *q, enum qout_format f, int *rcp)
 {
@@ -268,15 +228,16 @@ static void load(struct engine *e)
             sl_buf_addf(&b, "cpu,host=h%d,region=%s usage=%d.5,n=%di,ok=%s,note=\"x%d\" %lld\n", h,
                         h == 2 ? "eu" : "us", m + h, m, m % 2 ? "true" : "false", m,
                         T0 + (long long)m * 60000000000LL);
-    write_lp(e, "db", b.ptr);
+    fx_write_lp(e, "db", b.ptr, LP_PREC_NS);
     sl_buf_release(&b);
-    write_lp(e, "db", "my-bucket,sensor_id=s1 temperature=20.5 1734602400000000000\n");
+    fx_write_lp(e, "db", "my-bucket,sensor_id=s1 temperature=20.5 1734602400000000000\n",
+                LP_PREC_NS);
 }
 
 static void test_sql_basic(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     load(e);
     expect_query(e, "SELECT count(*) AS n FROM cpu", "[{\"n\":360}]");
     expect_query(e,
@@ -347,7 +308,7 @@ static void test_sql_basic(void **state)
 static void test_sql_pushdown_equivalence(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     load(e);
     expect_query(e, "SELECT count(*) AS c FROM cpu WHERE time >= 1734604200000000000",
                  "[{\"c\":270}]");
@@ -394,7 +355,7 @@ static void test_sql_pushdown_equivalence(void **state)
                 "SELECT * FROM cpu WHERE host || '' IN ('h0','h2') AND time + 0 <= "
                 "1734603000000000000 ORDER BY host, time");
     /* overwrite one field of a persisted row: the buffer wins, other fields stay */
-    write_lp(e, "db", "cpu,region=us,host=h0 usage=99 1734602400000000000\n");
+    fx_write_lp(e, "db", "cpu,region=us,host=h0 usage=99 1734602400000000000\n", LP_PREC_NS);
     expect_query(e, "SELECT usage, n, note FROM cpu WHERE host = 'h0' ORDER BY time LIMIT 1",
                  "[{\"usage\":99.0,\"n\":0,\"note\":\"x0\"}]");
     expect_query(e, "SELECT count(*) AS c FROM cpu", "[{\"c\":360}]");
@@ -423,7 +384,7 @@ static void test_sql_pushdown_equivalence(void **state)
 static void test_sql_errors(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     load(e);
     int rc;
     assert_null(query(e, "db", "SELEC 1", QOUT_JSON, &rc));
@@ -454,8 +415,9 @@ static void test_sql_errors(void **state)
 static void test_sql_params_formats(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
-    write_lp(e, "db", "m,t=a\\ b v=1.25,s=\"x,\\\"y\" 1000000000\nm,t=c v=2 2000000000\n");
+    struct engine *e = fx_open_engine(fx_dir());
+    fx_write_lp(e, "db", "m,t=a\\ b v=1.25,s=\"x,\\\"y\" 1000000000\nm,t=c v=2 2000000000\n",
+                LP_PREC_NS);
     struct sql_param p[2] = {{.name = "host"}, {.name = "start"}};
     p[0].v.type = QOUT_STRING;
     p[0].v.v.s.ptr = "c";
@@ -620,10 +582,10 @@ int main(void)
         cmocka_unit_test(test_rewrite_hostile),
         cmocka_unit_test(test_interval_parse),
         cmocka_unit_test(test_qout_values),
-        cmocka_unit_test_setup_teardown(test_sql_basic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sql_pushdown_equivalence, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sql_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sql_params_formats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_basic, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sql_pushdown_equivalence, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sql_errors, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sql_params_formats, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

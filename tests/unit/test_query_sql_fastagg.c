@@ -14,59 +14,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "common/fsutil.h"
 #include "common/mem.h"
 #include "query/output/qout.h"
 #include "query/sql/sql.h"
 #include "query/sql/sql_int.h"
 #include "storage/engine.h"
 #include "storage/persist.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sluice-fastagg-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return sl_remove_tree(dir);
-}
-
-static struct engine *open_engine(void)
-{
-    struct engine_opts o = {.data_dir = dir};
-    struct engine *e = NULL;
-    char err[512] = "";
-    int rc = engine_open(&o, &e, err, sizeof(err));
-    if (rc) fprintf(stderr, "engine_open: %s\n", err);
-    assert_int_equal(rc, 0);
-    return e;
-}
-
-static void write_lp(struct engine *e, const char *body)
-{
-    struct write_req r = {.db = "db",
-                          .db_len = 2,
-                          .body = body,
-                          .len = strlen(body),
-                          .precision = LP_PREC_NS,
-                          .may_create_db = 1,
-                          .now_ns = 1700000000000000000LL};
-    struct write_result res;
-    assert_int_equal(engine_write(e, &r, &res), 0);
-    write_result_release(&res);
-}
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 struct answer {
     int rc;
@@ -233,21 +193,25 @@ static void load(struct engine *e)
                     /* a few exact duplicates across batches */
                     add_point(&b, ai, bi, ci, T0 + 3600 * NS);
                 }
-        write_lp(e, b.ptr);
+        fx_write_lp(e, "db", b.ptr, LP_PREC_NS);
         sl_buf_release(&b);
         if (batch < 2) assert_int_equal(storage_persist(e, 1), 0);
     }
     /* data where the fast path must hand over to SQLite */
-    write_lp(e, "big,h=a n=9223372036854775807i,u=18446744073709551615u,g=1i 1734588000000000000\n"
+    fx_write_lp(e, "db",
+                "big,h=a n=9223372036854775807i,u=18446744073709551615u,g=1i 1734588000000000000\n"
                 "big,h=a n=1i,u=1u,g=1i 1734588001000000000\n"
                 "big,h=b n=5i,u=2u,g=2i 1734588002000000000\n"
-                "big,h=b n=7i,u=3u 1734588003000000000\n");
+                "big,h=b n=7i,u=3u 1734588003000000000\n",
+                LP_PREC_NS);
     /* all-NULL fields in some groups */
-    write_lp(e, "sparse,h=a v=1 1734588000000000000\n"
+    fx_write_lp(e, "db",
+                "sparse,h=a v=1 1734588000000000000\n"
                 "sparse,h=a w=2i 1734588001000000000\n"
                 "sparse,h=b w=3i 1734588002000000000\n"
                 "sparse,h=c v=4 1734588003000000000\n"
-                "sparse,h=c v=6 1734588004000000000\n");
+                "sparse,h=c v=6 1734588004000000000\n",
+                LP_PREC_NS);
 }
 
 /* ---- query generator ---- */
@@ -446,7 +410,7 @@ static const enum qout_format FORMATS[] = {QOUT_JSON, QOUT_JSONL, QOUT_CSV, QOUT
 static void test_fastagg_differential(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     load(e);
     /* the bench's shapes */
     check(e,
@@ -520,7 +484,7 @@ static void test_fastagg_differential(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_fastagg_differential, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fastagg_differential, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

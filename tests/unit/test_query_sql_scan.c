@@ -9,48 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "common/fsutil.h"
 #include "storage/engine.h"
 #include "storage/persist.h"
 #include "storage/scan.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sluice-sqlscan-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return sl_remove_tree(dir);
-}
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 #define T0       1734602400000000000LL /* an hour boundary */
 #define PER_HOST 140000                /* 2 hosts: 280000 rows, two row groups */
-
-static void write_lp(struct engine *e, const char *body, size_t len)
-{
-    struct write_req r = {.db = "db",
-                          .db_len = 2,
-                          .body = body,
-                          .len = len,
-                          .precision = LP_PREC_NS,
-                          .may_create_db = 1,
-                          .now_ns = T0};
-    struct write_result res;
-    assert_int_equal(engine_write(e, &r, &res), 0);
-    write_result_release(&res);
-}
 
 struct result {
     size_t rows;
@@ -90,16 +61,13 @@ static void run(struct engine *e, struct scan_opts *o, struct result *out)
 static void test_pruning_projection_dedup(void **state)
 {
     (void)state;
-    struct engine_opts eo = {.data_dir = dir};
-    struct engine *e;
-    char err[256];
-    assert_int_equal(engine_open(&eo, &e, err, sizeof(err)), 0);
+    struct engine *e = fx_open_engine(fx_dir());
     struct sl_buf b = SL_BUF_INIT;
     for (int h = 0; h < 2; h++)
         for (long i = 0; i < PER_HOST; i++)
             sl_buf_addf(&b, "m,host=%c v=%ld,w=1 %lld\n", 'a' + h, i % 7,
                         T0 + (long long)i * 20000000LL);
-    write_lp(e, b.ptr, b.len);
+    fx_write_lp_at(e, "db", b.ptr, b.len, LP_PREC_NS, T0);
     sl_buf_release(&b);
     assert_int_equal(storage_persist(e, 1), 0);
 
@@ -179,7 +147,7 @@ static void test_pruning_projection_dedup(void **state)
 
     /* overwrite a row of host a in the buffer: merged with the file, newest wins */
     const char *upd = "m,host=a v=1000 1734602400000000000\n"; /* was v=0 */
-    write_lp(e, upd, strlen(upd));
+    fx_write_lp_at(e, "db", upd, strlen(upd), LP_PREC_NS, T0);
     scan_opts_init(&o);
     o.tags = &tf;
     o.ntags = 1;
@@ -207,7 +175,7 @@ static void test_pruning_projection_dedup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pruning_projection_dedup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pruning_projection_dedup, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

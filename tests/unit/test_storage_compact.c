@@ -15,26 +15,12 @@
 #include <cmocka.h>
 
 #include "common/err.h"
-#include "common/fsutil.h"
 #include "parquet/parquet.h"
 #include "storage/engine.h"
 #include "storage/persist.h"
 #include "storage/scan.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sluice-cmp-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return sl_remove_tree(dir);
-}
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 /* schema: time, host (tag), region (tag), usage (float), n (int), s (string) */
 static struct store_col schema[] = {
@@ -176,7 +162,7 @@ static void read_back(const char *path, struct readback *rb)
 
 static void path_of(char *out, size_t cap, const char *name)
 {
-    snprintf(out, cap, "%s/%s", dir, name);
+    snprintf(out, cap, "%s/%s", fx_dir(), name);
 }
 
 static void test_merge_newest_wins(void **state)
@@ -267,7 +253,7 @@ static void test_merge_bounded_memory(void **state)
                 hosts[h],        NULL, (int64_t)(i % (N / 10)) * 2 + (f % 2), 1, (double)f, 1,
                 f * 1000000 + i, NULL};
         }
-        snprintf(paths[f], sizeof(paths[f]), "%s/m%d.parquet", dir, f);
+        snprintf(paths[f], sizeof(paths[f]), "%s/m%d.parquet", fx_dir(), f);
         write_file(paths[f], pres, rows, N, RG);
         in[f] = (struct merge_input){paths[f], (uint32_t)(f + 1)};
     }
@@ -351,32 +337,6 @@ static void test_merge_refuses_bad_input(void **state)
 
 /* ---- through the engine ---- */
 
-static struct engine *open_engine(void)
-{
-    struct engine_opts o = {.data_dir = dir};
-    struct engine *e = NULL;
-    char err[512] = "";
-    int rc = engine_open(&o, &e, err, sizeof(err));
-    if (rc != 0) fprintf(stderr, "engine_open: %s\n", err);
-    assert_int_equal(rc, 0);
-    return e;
-}
-
-static void write_lp(struct engine *e, const char *body)
-{
-    struct write_req r = {.db = "db",
-                          .db_len = 2,
-                          .body = body,
-                          .len = strlen(body),
-                          .precision = LP_PREC_S,
-                          .may_create_db = 1,
-                          .now_ns = 1700000000000000000LL};
-    struct write_result res;
-    assert_int_equal(engine_write(e, &r, &res), 0);
-    assert_int_equal(res.rejected, 0);
-    write_result_release(&res);
-}
-
 struct sum_ctx {
     size_t rows;
     double sum;
@@ -409,13 +369,13 @@ static size_t table_files(struct engine *e, struct sum_ctx *s)
 static void test_engine_compaction_bounds_files(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     char line[256];
     /* 40 small persists into one partition; each rewrites v of host=h0 at t=0 */
     for (int i = 0; i < 40; i++) {
         snprintf(line, sizeof(line), "m,host=h0 v=%d 1700000000\nm,host=h%d v=1 %d\n", i, i + 1,
                  1700000000 + i);
-        write_lp(e, line);
+        fx_write_lp(e, "db", line, LP_PREC_S);
         assert_int_equal(storage_persist(e, 1), 0);
     }
     struct sum_ctx s;
@@ -436,8 +396,8 @@ static void test_engine_compaction_bounds_files(void **state)
     /* a crash after the catalog update leaves the inputs unregistered; a crash
      * before it leaves the output unregistered: both go at start-up */
     char stray[256], tmpf[256];
-    snprintf(stray, sizeof(stray), "%s/dbs/db/m/2023-11-14/22-00-999999.parquet", dir);
-    snprintf(tmpf, sizeof(tmpf), "%s/dbs/db/m/2023-11-14/22-00-999998.parquet.tmp", dir);
+    snprintf(stray, sizeof(stray), "%s/dbs/db/m/2023-11-14/22-00-999999.parquet", fx_dir());
+    snprintf(tmpf, sizeof(tmpf), "%s/dbs/db/m/2023-11-14/22-00-999998.parquet.tmp", fx_dir());
     FILE *f = fopen(stray, "w");
     assert_non_null(f);
     fputs("PAR1 half", f);
@@ -445,7 +405,7 @@ static void test_engine_compaction_bounds_files(void **state)
     f = fopen(tmpf, "w");
     assert_non_null(f);
     fclose(f);
-    e = open_engine();
+    e = fx_open_engine(fx_dir());
     assert_int_not_equal(access(stray, F_OK), 0);
     assert_int_not_equal(access(tmpf, F_OK), 0);
     assert_int_equal(table_files(e, &s), 1);
@@ -456,10 +416,10 @@ static void test_engine_compaction_bounds_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_merge_newest_wins, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_merge_bounded_memory, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_merge_refuses_bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_engine_compaction_bounds_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_newest_wins, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_merge_bounded_memory, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_merge_refuses_bad_input, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_engine_compaction_bounds_files, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

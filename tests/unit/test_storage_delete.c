@@ -11,31 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/err.h"
-#include "common/fsutil.h"
 #include "storage/delete.h"
 #include "storage/engine.h"
 #include "storage/persist.h"
 #include "storage/scan.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sluice-del-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return sl_remove_tree(dir);
-}
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 /* host = 'a' OR (region =~ /^e/ AND dc != 'x') over measurement cpu */
 static struct del_pred sample_pred(void)
@@ -116,64 +101,6 @@ static void test_pred_eval_and_record(void **state)
 
 /* ---- through the engine ---- */
 
-static struct engine *open_engine(void)
-{
-    struct engine_opts o = {.data_dir = dir};
-    struct engine *e = NULL;
-    char err[512] = "";
-    int rc = engine_open(&o, &e, err, sizeof(err));
-    if (rc != 0) fprintf(stderr, "engine_open: %s\n", err);
-    assert_int_equal(rc, 0);
-    return e;
-}
-
-static void write_lp(struct engine *e, const char *body)
-{
-    struct write_req r = {.db = "db",
-                          .db_len = 2,
-                          .body = body,
-                          .len = strlen(body),
-                          .precision = LP_PREC_S,
-                          .may_create_db = 1,
-                          .now_ns = 1700000000000000000LL};
-    struct write_result res;
-    assert_int_equal(engine_write(e, &r, &res), 0);
-    assert_int_equal(res.rejected, 0);
-    write_result_release(&res);
-}
-
-struct count_ctx {
-    size_t rows;
-    double sum;
-    uint32_t col;
-};
-
-static int count_cb(void *arg, const struct cat_table *t, const struct scan_chunk *c)
-{
-    (void)t;
-    struct count_ctx *cc = arg;
-    cc->rows += c->nrows;
-    const struct buf_col *col = cc->col < c->ncols ? &c->cols[cc->col] : NULL;
-    for (size_t r = 0; col && col->present && r < c->nrows; r++)
-        if (col->valid[r]) cc->sum += col->type == LP_FLOAT ? col->v.f[r] : (double)col->v.i[r];
-    return 0;
-}
-
-/* Rows of db.table and the sum of field v (files and buffer merged). */
-static size_t count(struct engine *e, const char *table, double *sum)
-{
-    struct count_ctx cc = {0, 0, UINT32_MAX};
-    catalog_rdlock(e->catalog);
-    struct cat_db *d = catalog_db_get(e->catalog, "db", 2);
-    struct cat_table *t = d ? cat_db_table_get(d, table, strlen(table)) : NULL;
-    struct cat_column *c = t ? cat_table_column_get(t, "v", 1) : NULL;
-    if (c) cc.col = c->id;
-    if (t) assert_int_equal(storage_scan(e, d, t, INT64_MIN, INT64_MAX, count_cb, &cc), 0);
-    catalog_unlock(e->catalog);
-    if (sum) *sum = cc.sum;
-    return cc.rows;
-}
-
 static size_t nfiles(struct engine *e, const char *table)
 {
     catalog_rdlock(e->catalog);
@@ -195,19 +122,19 @@ static void load(struct engine *e, const char *m, int64_t hour0)
             k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s,host=h%d v=%d %lld\n", m, h,
                                   (int)(hour0 * 10 + h), (long long)t);
         }
-    write_lp(e, buf);
+    fx_write_lp(e, "db", buf, LP_PREC_S);
 }
 
 static void test_engine_delete(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     load(e, "cpu", 0);
     load(e, "cpu", 1);
     load(e, "mem", 0);
     assert_int_equal(storage_persist(e, 1), 0); /* hours 0-1 in files */
     load(e, "cpu", 2);                          /* hour 2 in the buffer */
-    assert_int_equal(count(e, "cpu", NULL), 54);
+    assert_int_equal(fx_count_rows(e, "db", "cpu", "v", NULL), 54);
     size_t files_before = nfiles(e, "cpu");
     assert_true(files_before >= 2);
 
@@ -225,8 +152,8 @@ static void test_engine_delete(void **state)
     assert_int_equal(res.files_rewritten, files_before);
     del_pred_release(&p);
     double sum;
-    assert_int_equal(count(e, "cpu", &sum), 36);
-    assert_int_equal(count(e, "mem", NULL), 18); /* another table: untouched */
+    assert_int_equal(fx_count_rows(e, "db", "cpu", "v", &sum), 36);
+    assert_int_equal(fx_count_rows(e, "db", "mem", "v", NULL), 18); /* another table: untouched */
 
     /* time only, covering hour 0 wholly: its file goes without a rewrite */
     struct del_pred t = {1700006400LL * 1000000000LL, (1700006400LL + 3599) * 1000000000LL,
@@ -237,26 +164,26 @@ static void test_engine_delete(void **state)
     assert_int_equal(res.files_rewritten, 0);
     assert_int_equal(res.file_rows, 12);
     del_pred_release(&t);
-    assert_int_equal(count(e, "cpu", NULL), 24);
+    assert_int_equal(fx_count_rows(e, "db", "cpu", "v", NULL), 24);
 
     /* rows written after the delete survive it, even in its range */
-    write_lp(e, "cpu,host=h1 v=99 1700006400\n");
-    assert_int_equal(count(e, "cpu", &sum), 25);
+    fx_write_lp(e, "db", "cpu,host=h1 v=99 1700006400\n", LP_PREC_S);
+    assert_int_equal(fx_count_rows(e, "db", "cpu", "v", &sum), 25);
 
     /* drop mem, then write it again with another field type */
     assert_int_equal(storage_drop_table(e, "db", 2, "mem", 3), 0);
     assert_int_equal(storage_drop_table(e, "db", 2, "mem", 3), SL_ENOENT);
-    assert_int_equal(count(e, "mem", NULL), 0);
-    write_lp(e, "mem,host=z v=\"text\" 1700006400\n");
-    assert_int_equal(count(e, "mem", NULL), 1);
+    assert_int_equal(fx_count_rows(e, "db", "mem", "v", NULL), 0);
+    fx_write_lp(e, "db", "mem,host=z v=\"text\" 1700006400\n", LP_PREC_S);
+    assert_int_equal(fx_count_rows(e, "db", "mem", "v", NULL), 1);
     engine_close(e);
 
     /* reopen: everything as it was */
-    e = open_engine();
+    e = fx_open_engine(fx_dir());
     double sum2;
-    assert_int_equal(count(e, "cpu", &sum2), 25);
+    assert_int_equal(fx_count_rows(e, "db", "cpu", "v", &sum2), 25);
     assert_true(sum2 == sum);
-    assert_int_equal(count(e, "mem", NULL), 1);
+    assert_int_equal(fx_count_rows(e, "db", "mem", "v", NULL), 1);
     assert_int_equal(storage_delete(e, "nodb", 4, &(struct del_pred){0, 1, NULL}, NULL), SL_ENOENT);
     engine_close(e);
 }
@@ -298,7 +225,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pred_eval_and_record),
-        cmocka_unit_test_setup_teardown(test_engine_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_delete, fx_setup, fx_teardown),
         cmocka_unit_test(test_buffer_lsn_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

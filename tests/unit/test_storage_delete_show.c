@@ -12,57 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/err.h"
-#include "common/fsutil.h"
 #include "common/timeutil.h"
 #include "storage/delete.h"
 #include "storage/engine.h"
 #include "storage/persist.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sluice-delshow-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return sl_remove_tree(dir);
-}
-
-static struct engine *open_engine(void)
-{
-    struct engine_opts o = {.data_dir = dir};
-    struct engine *e = NULL;
-    char err[512] = "";
-    int rc = engine_open(&o, &e, err, sizeof(err));
-    if (rc != 0) fprintf(stderr, "engine_open: %s\n", err);
-    assert_int_equal(rc, 0);
-    return e;
-}
-
-static void write_lp(struct engine *e, const char *body, int precision)
-{
-    struct write_req r = {.db = "db",
-                          .db_len = 2,
-                          .body = body,
-                          .len = strlen(body),
-                          .precision = precision,
-                          .may_create_db = 1,
-                          .now_ns = 1700000000000000000LL};
-    struct write_result res;
-    assert_int_equal(engine_write(e, &r, &res), 0);
-    assert_int_equal(res.rejected, 0);
-    write_result_release(&res);
-}
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 /* Table m of db "db": whether it has rows, and its present tag keys joined
  * with ',' in column order into keys. */
@@ -122,13 +81,13 @@ static void load(struct engine *e, const char *m)
              "%s,host=a,region=e v=1 %lld\n%s,host=a,region=e v=2 %lld\n"
              "%s,host=b,dc=x v=3 %lld\n%s,host=b,dc=x v=4 %lld\n",
              m, H0, m, H0 + 60, m, H0 + 120, m, H0 + 3600 + 120);
-    write_lp(e, buf, LP_PREC_S);
+    fx_write_lp(e, "db", buf, LP_PREC_S);
 }
 
 static void test_emptied_tables(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     /* f*: persisted before the deletes; b*: buffer only; x: both */
     load(e, "f1");
     load(e, "f2");
@@ -138,8 +97,9 @@ static void test_emptied_tables(void **state)
     load(e, "b1");
     load(e, "b2");
     load(e, "b3");
-    write_lp(e, "x,host=a,region=e v=9 1700006460\nx,host=c,zone=q v=9 1700013600\n", LP_PREC_S);
-    write_lp(e, "mem,host=z v=1 1700006400\n", LP_PREC_S);
+    fx_write_lp(e, "db", "x,host=a,region=e v=9 1700006460\nx,host=c,zone=q v=9 1700013600\n",
+                LP_PREC_S);
+    fx_write_lp(e, "db", "mem,host=z v=1 1700006400\n", LP_PREC_S);
     expect(e, "f1", 1, "host,region,dc");
     expect(e, "b1", 1, "host,region,dc");
     expect(e, "x", 1, "host,region,dc,zone");
@@ -180,11 +140,11 @@ static void test_emptied_tables(void **state)
         for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++)
             expect(e, after[i][0], after[i][1][0] != '\0', after[i][1]);
         engine_close(e);
-        e = open_engine();
+        e = fx_open_engine(fx_dir());
     }
 
     /* written again: back, with the new series' tags only */
-    write_lp(e, "b1,zone=n v=5 1700006400\n", LP_PREC_S);
+    fx_write_lp(e, "db", "b1,zone=n v=5 1700006400\n", LP_PREC_S);
     expect(e, "b1", 1, "zone");
     engine_close(e);
 }
@@ -193,12 +153,12 @@ static void test_emptied_tables(void **state)
 static void test_expired_rows(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     char buf[256];
     int64_t now = sl_now_ns();
     snprintf(buf, sizeof(buf), "old,host=a,region=r v=1 %lld\nold,host=b,dc=y v=1 %lld\n",
              (long long)(now - 3600 * NS), (long long)(now - 30 * 60 * NS));
-    write_lp(e, buf, LP_PREC_NS);
+    fx_write_lp(e, "db", buf, LP_PREC_NS);
     expect(e, "old", 1, "host,region,dc");
     catalog_wrlock(e->catalog);
     struct cat_db *d = catalog_db_get(e->catalog, "db", 2);
@@ -218,8 +178,8 @@ static void test_expired_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_emptied_tables, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expired_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emptied_tables, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_expired_rows, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

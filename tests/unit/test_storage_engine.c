@@ -15,86 +15,15 @@
 #include "storage/engine.h"
 #include "storage/persist.h"
 #include "storage/scan.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sluice-eng-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return sl_remove_tree(dir);
-}
-
-static struct engine *open_engine(void)
-{
-    struct engine_opts o = {.data_dir = dir};
-    struct engine *e = NULL;
-    char err[512] = "";
-    int rc = engine_open(&o, &e, err, sizeof(err));
-    if (rc != 0) fprintf(stderr, "engine_open: %s\n", err);
-    assert_int_equal(rc, 0);
-    return e;
-}
-
-static int write_lp(struct engine *e, const char *db, const char *body, enum lp_precision p,
-                    int atomic, struct write_result *res)
-{
-    struct write_req r = {.db = db,
-                          .db_len = strlen(db),
-                          .body = body,
-                          .len = strlen(body),
-                          .precision = p,
-                          .all_or_nothing = atomic,
-                          .may_create_db = 1,
-                          .now_ns = 1700000000000000000LL};
-    return engine_write(e, &r, res);
-}
-
-struct count_ctx {
-    size_t rows;
-    double sum;
-    uint32_t col;
-};
-
-static int count_cb(void *arg, const struct cat_table *t, const struct scan_chunk *c)
-{
-    (void)t;
-    struct count_ctx *cc = arg;
-    cc->rows += c->nrows;
-    const struct buf_col *col = cc->col < c->ncols ? &c->cols[cc->col] : NULL;
-    for (size_t r = 0; col && col->present && r < c->nrows; r++)
-        if (col->valid[r]) cc->sum += col->type == LP_FLOAT ? col->v.f[r] : (double)col->v.i[r];
-    return 0;
-}
-
-/* Number of merged rows of db.table (files and buffer) and the sum of field. */
-static size_t count_rows(struct engine *e, const char *db, const char *table, double *sum_f,
-                         const char *field)
-{
-    struct count_ctx cc = {0, 0, UINT32_MAX};
-    catalog_rdlock(e->catalog);
-    struct cat_db *d = catalog_db_get(e->catalog, db, strlen(db));
-    struct cat_table *t = d ? cat_db_table_get(d, table, strlen(table)) : NULL;
-    struct cat_column *c = t ? cat_table_column_get(t, field, strlen(field)) : NULL;
-    if (c) cc.col = c->id;
-    if (t) assert_int_equal(storage_scan(e, d, t, INT64_MIN, INT64_MAX, count_cb, &cc), 0);
-    catalog_unlock(e->catalog);
-    *sum_f = cc.sum;
-    return cc.rows;
-}
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 static void test_write_and_replay(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     struct write_result res;
-    assert_int_equal(write_lp(e, "db1",
+    assert_int_equal(fx_write(e, "db1",
                               "cpu,host=a usage=1.5 1000\n"
                               "cpu,host=b usage=2.5 1000\n"
                               "# comment\n"
@@ -106,18 +35,18 @@ static void test_write_and_replay(void **state)
     assert_true(res.db_created);
     write_result_release(&res);
     /* last write wins, field merge */
-    assert_int_equal(write_lp(e, "db1", "cpu,host=a usage=3.5,extra=1 1000", LP_PREC_NS, 0, &res),
+    assert_int_equal(fx_write(e, "db1", "cpu,host=a usage=3.5,extra=1 1000", LP_PREC_NS, 0, &res),
                      0);
     write_result_release(&res);
     double sum;
-    assert_int_equal(count_rows(e, "db1", "cpu", &sum, "usage"), 2);
+    assert_int_equal(fx_count_rows(e, "db1", "cpu", "usage", &sum), 2);
     assert_true(sum == 6.0);
     engine_close(e);
 
-    e = open_engine(); /* replays the WAL */
-    assert_int_equal(count_rows(e, "db1", "cpu", &sum, "usage"), 2);
+    e = fx_open_engine(fx_dir()); /* replays the WAL */
+    assert_int_equal(fx_count_rows(e, "db1", "cpu", "usage", &sum), 2);
     assert_true(sum == 6.0);
-    assert_int_equal(count_rows(e, "db1", "mem", &sum, "used"), 1);
+    assert_int_equal(fx_count_rows(e, "db1", "mem", "used", &sum), 1);
     assert_true(sum == 10.0);
     engine_close(e);
 }
@@ -125,11 +54,11 @@ static void test_write_and_replay(void **state)
 static void test_per_line_errors(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     struct write_result res;
-    assert_int_equal(write_lp(e, "db", "m v=1 1\n", LP_PREC_NS, 0, &res), 0);
+    assert_int_equal(fx_write(e, "db", "m v=1 1\n", LP_PREC_NS, 0, &res), 0);
     write_result_release(&res);
-    assert_int_equal(write_lp(e, "db",
+    assert_int_equal(fx_write(e, "db",
                               "m v=2 2\n"     /* ok */
                               "m v=3i 3\n"    /* type conflict */
                               "m v= 4\n"      /* parse error */
@@ -151,17 +80,17 @@ static void test_per_line_errors(void **state)
     assert_int_equal(res.errors[2].line, 4);
     write_result_release(&res);
     double sum;
-    assert_int_equal(count_rows(e, "db", "m", &sum, "v"), 3);
+    assert_int_equal(fx_count_rows(e, "db", "m", "v", &sum), 3);
     assert_true(sum == 9.0);
     /* atomic: nothing written */
-    assert_int_equal(write_lp(e, "db", "m v=7 7\nm v=oops 8\n", LP_PREC_NS, 1, &res), 0);
+    assert_int_equal(fx_write(e, "db", "m v=7 7\nm v=oops 8\n", LP_PREC_NS, 1, &res), 0);
     assert_int_equal(res.accepted, 0);
     write_result_release(&res);
-    assert_int_equal(count_rows(e, "db", "m", &sum, "v"), 3);
+    assert_int_equal(fx_count_rows(e, "db", "m", "v", &sum), 3);
     engine_close(e);
     /* the filtered record replays to the same rows */
-    e = open_engine();
-    assert_int_equal(count_rows(e, "db", "m", &sum, "v"), 3);
+    e = fx_open_engine(fx_dir());
+    assert_int_equal(fx_count_rows(e, "db", "m", "v", &sum), 3);
     assert_true(sum == 9.0);
     engine_close(e);
 }
@@ -169,10 +98,10 @@ static void test_per_line_errors(void **state)
 static void test_unsorted_and_escaped_tags_are_one_series(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     struct write_result res;
     /* the same series written with tags in three orders and with escapes */
-    assert_int_equal(write_lp(e, "s",
+    assert_int_equal(fx_write(e, "s",
                               "m,b=2,a=1 v=1 10\n"
                               "m,a=1,b=2 w=2 10\n"
                               "m,b=2,a=1 x=3 10\n"
@@ -183,9 +112,9 @@ static void test_unsorted_and_escaped_tags_are_one_series(void **state)
     assert_int_equal(res.accepted, 5);
     write_result_release(&res);
     double sum;
-    assert_int_equal(count_rows(e, "s", "m", &sum, "v"), 3);
+    assert_int_equal(fx_count_rows(e, "s", "m", "v", &sum), 3);
     assert_true(sum == 1 + 4 + 5);
-    assert_int_equal(count_rows(e, "s", "m", &sum, "w"), 3);
+    assert_int_equal(fx_count_rows(e, "s", "m", "w", &sum), 3);
     assert_true(sum == 2);
     catalog_rdlock(e->catalog);
     struct cat_db *d = catalog_db_get(e->catalog, "s", 1);
@@ -194,8 +123,8 @@ static void test_unsorted_and_escaped_tags_are_one_series(void **state)
     assert_int_equal(bt->nseries, 2);
     catalog_unlock(e->catalog);
     engine_close(e);
-    e = open_engine();
-    assert_int_equal(count_rows(e, "s", "m", &sum, "v"), 3);
+    e = fx_open_engine(fx_dir());
+    assert_int_equal(fx_count_rows(e, "s", "m", "v", &sum), 3);
     assert_true(sum == 1 + 4 + 5);
     engine_close(e);
 }
@@ -203,29 +132,29 @@ static void test_unsorted_and_escaped_tags_are_one_series(void **state)
 static void test_precision_and_default_time(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     struct write_result res;
-    assert_int_equal(write_lp(e, "p", "m v=1 1609459200\nm v=2\n", LP_PREC_S, 0, &res), 0);
+    assert_int_equal(fx_write(e, "p", "m v=1 1609459200\nm v=2\n", LP_PREC_S, 0, &res), 0);
     assert_int_equal(res.accepted, 2);
     write_result_release(&res);
     double sum;
-    assert_int_equal(count_rows(e, "p", "m", &sum, "v"), 2);
+    assert_int_equal(fx_count_rows(e, "p", "m", "v", &sum), 2);
     engine_close(e);
-    e = open_engine();
-    assert_int_equal(count_rows(e, "p", "m", &sum, "v"), 2);
+    e = fx_open_engine(fx_dir());
+    assert_int_equal(fx_count_rows(e, "p", "m", "v", &sum), 2);
     engine_close(e);
 }
 
 static void test_retention_and_unknown_db(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     assert_int_equal(engine_db_create(e, "short", 5, 3600LL * 1000000000LL), 0);
     assert_int_equal(engine_db_create(e, "short", 5, 0), SL_EEXIST);
     struct write_result res;
     /* now_ns is 1.7e18; a point from 1970 is far outside a one-hour retention */
     assert_int_equal(
-        write_lp(e, "short", "m v=1 5\nm v=2 1700000000000000000\n", LP_PREC_NS, 0, &res), 0);
+        fx_write(e, "short", "m v=1 5\nm v=2 1700000000000000000\n", LP_PREC_NS, 0, &res), 0);
     assert_int_equal(res.accepted, 1);
     assert_int_equal(res.rejected_by_kind[WRITE_ERR_RETENTION], 1);
     write_result_release(&res);
@@ -235,16 +164,16 @@ static void test_retention_and_unknown_db(void **state)
     write_result_release(&res);
     assert_int_equal(engine_db_drop(e, "short", 5), 0);
     engine_close(e);
-    e = open_engine();
+    e = fx_open_engine(fx_dir());
     double sum;
-    assert_int_equal(count_rows(e, "short", "m", &sum, "v"), 0);
+    assert_int_equal(fx_count_rows(e, "short", "m", "v", &sum), 0);
     engine_close(e);
 }
 
 static void test_persist_compact_restart(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     struct write_result res;
     char line[128];
     for (int round = 0; round < 5; round++) {
@@ -259,14 +188,14 @@ static void test_persist_compact_restart(void **state)
         snprintf(line, sizeof(line), "m,host=extra v=%d %lld\n", round,
                  1700000000000000000LL + (200 + round) * 1000000000LL);
         sl_buf_adds(&b, line);
-        assert_int_equal(write_lp(e, "pc", b.ptr, LP_PREC_NS, 0, &res), 0);
+        assert_int_equal(fx_write(e, "pc", b.ptr, LP_PREC_NS, 0, &res), 0);
         assert_int_equal(res.accepted, 101);
         write_result_release(&res);
         sl_buf_release(&b);
         assert_int_equal(storage_persist(e, 1), 0);
     }
     double sum;
-    assert_int_equal(count_rows(e, "pc", "m", &sum, "v"), 105);
+    assert_int_equal(fx_count_rows(e, "pc", "m", "v", &sum), 105);
     assert_true(sum == 100 * 4 + 0 + 1 + 2 + 3 + 4);
     catalog_rdlock(e->catalog);
     struct cat_table *t = cat_db_table_get(catalog_db_get(e->catalog, "pc", 2), "m", 1);
@@ -278,16 +207,16 @@ static void test_persist_compact_restart(void **state)
     size_t files_after = t->nfiles;
     catalog_unlock(e->catalog);
     assert_true(files_after < files_before);
-    assert_int_equal(count_rows(e, "pc", "m", &sum, "v"), 105);
+    assert_int_equal(fx_count_rows(e, "pc", "m", "v", &sum), 105);
     assert_true(sum == 100 * 4 + 0 + 1 + 2 + 3 + 4);
     engine_close(e);
     /* an orphan file (written, never registered) disappears at start-up */
     char orphan[256];
-    snprintf(orphan, sizeof(orphan), "%s/dbs/pc/m/orphan.parquet", dir);
+    snprintf(orphan, sizeof(orphan), "%s/dbs/pc/m/orphan.parquet", fx_dir());
     assert_int_equal(sl_file_write_atomic(orphan, "x", 1, 0644), 0);
-    e = open_engine();
+    e = fx_open_engine(fx_dir());
     assert_int_equal(access(orphan, F_OK), -1);
-    assert_int_equal(count_rows(e, "pc", "m", &sum, "v"), 105);
+    assert_int_equal(fx_count_rows(e, "pc", "m", "v", &sum), 105);
     assert_true(sum == 100 * 4 + 0 + 1 + 2 + 3 + 4);
     engine_close(e);
 }
@@ -295,13 +224,13 @@ static void test_persist_compact_restart(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_write_and_replay, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_per_line_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_precision_and_default_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unsorted_and_escaped_tags_are_one_series, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_retention_and_unknown_db, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_persist_compact_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_and_replay, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_per_line_errors, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_precision_and_default_time, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unsorted_and_escaped_tags_are_one_series, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_retention_and_unknown_db, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_persist_compact_restart, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,37 +14,12 @@
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "common/fsutil.h"
 #include "parquet/parquet.h"
 #include "storage/engine.h"
 #include "storage/persist.h"
 #include "storage/scan.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sluice-per-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return sl_remove_tree(dir);
-}
-
-static struct engine *open_engine(void)
-{
-    struct engine_opts o = {.data_dir = dir};
-    struct engine *e = NULL;
-    char err[512] = "";
-    int rc = engine_open(&o, &e, err, sizeof(err));
-    if (rc != 0) fprintf(stderr, "engine_open: %s\n", err);
-    assert_int_equal(rc, 0);
-    return e;
-}
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 static int count_cb(void *arg, const struct cat_table *t, const struct scan_chunk *c)
 {
@@ -70,22 +45,15 @@ static void test_forced_persist_writes_every_partition(void **state)
 {
     (void)state;
     enum { PARTS = 200 };
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     struct sl_buf body;
     sl_buf_init(&body, 0);
     /* newest first: one point per hour for PARTS hours, two series */
     for (int h = PARTS - 1; h >= 0; h--)
         for (int s = 0; s < 2; s++)
             sl_buf_addf(&body, "m,host=s%d v=%di %lld\n", s, h, 1700000000LL + h * 3600LL);
-    struct write_req r = {.db = "db",
-                          .db_len = 2,
-                          .body = body.ptr,
-                          .len = body.len,
-                          .precision = LP_PREC_S,
-                          .may_create_db = 1,
-                          .now_ns = 1700000000000000000LL};
     struct write_result res;
-    assert_int_equal(engine_write(e, &r, &res), 0);
+    assert_int_equal(fx_write(e, "db", body.ptr, LP_PREC_S, 0, &res), 0);
     assert_int_equal(res.accepted, 2 * PARTS);
     write_result_release(&res);
     sl_buf_release(&body);
@@ -111,7 +79,7 @@ static void test_forced_persist_writes_every_partition(void **state)
     assert_non_null(strstr(f->path, "dbs/db/m/2023-11-14/22-00-"));
     assert_true(strlen(f->path) > 8 && !strcmp(f->path + strlen(f->path) - 8, ".parquet"));
     char path[512], err[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, f->path);
+    snprintf(path, sizeof(path), "%s/%s", fx_dir(), f->path);
     catalog_unlock(e->catalog);
     struct pq_reader *pr;
     assert_int_equal(pq_reader_open(path, &pr, err, sizeof(err)), 0);
@@ -124,7 +92,7 @@ static void test_forced_persist_writes_every_partition(void **state)
     pq_reader_close(pr);
     engine_close(e);
 
-    e = open_engine();
+    e = fx_open_engine(fx_dir());
     assert_int_equal(rows_and_files(e, &nf), 2 * PARTS);
     assert_int_equal(nf, PARTS);
     /* a dropped table's files are garbage: start-up removes them */
@@ -134,7 +102,7 @@ static void test_forced_persist_writes_every_partition(void **state)
     catalog_unlock(e->catalog);
     engine_close(e);
     assert_int_equal(access(path, F_OK), 0);
-    e = open_engine();
+    e = fx_open_engine(fx_dir());
     assert_int_not_equal(access(path, F_OK), 0);
     engine_close(e);
 }
@@ -142,8 +110,8 @@ static void test_forced_persist_writes_every_partition(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_forced_persist_writes_every_partition, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_forced_persist_writes_every_partition, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,60 +10,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/err.h"
-#include "common/fsutil.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
 #include "storage/engine.h"
 #include "storage/persist.h"
 #include "storage/scan.h"
+#include "support/fixture.h"
+#include "support/fixture_engine.h"
 
 #define HOUR (3600LL * 1000000000LL)
 #define S    1000000000LL
 
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sluice-rollup-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return sl_remove_tree(dir);
-}
-
-static struct engine *open_engine(void)
-{
-    struct engine_opts o = {.data_dir = dir};
-    struct engine *e = NULL;
-    char err[512] = "";
-    int rc = engine_open(&o, &e, err, sizeof(err));
-    if (rc != 0) fprintf(stderr, "engine_open: %s\n", err);
-    assert_int_equal(rc, 0);
-    return e;
-}
-
+/* Writes body (times in seconds) into "db"; a line without a time takes the
+ * real clock's now. */
 static void write_lp(struct engine *e, const char *body)
 {
-    struct write_req r = {.db = "db",
-                          .db_len = 2,
-                          .body = body,
-                          .len = strlen(body),
-                          .precision = LP_PREC_S,
-                          .may_create_db = 1,
-                          .now_ns = sl_now_ns()};
-    struct write_result res;
-    assert_int_equal(engine_write(e, &r, &res), 0);
-    assert_int_equal(res.rejected, 0);
-    write_result_release(&res);
+    fx_write_lp_at(e, "db", body, strlen(body), LP_PREC_S, sl_now_ns());
 }
 
 /* The rows of table m: (host, time) -> v, read through the iterator. */
@@ -150,7 +116,7 @@ static size_t file_windows(struct engine *e, int64_t *ps, int64_t *pl)
 static void test_rollup_late_file_and_buffer(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     char buf[8192];
     size_t off = 0;
     for (int i = 0; i < NHOURS; i++)
@@ -215,7 +181,7 @@ static void test_rollup_late_file_and_buffer(void **state)
     assert_int_equal(storage_compact(e, COMPACT_MIN_FILES), 0);
     assert_int_equal(file_windows(e, ps, pl), 1);
     engine_close(e);
-    e = open_engine();
+    e = fx_open_engine(fx_dir());
     assert_int_equal(file_windows(e, ps, pl), 1);
     assert_int_equal(pl[0], COMPACT_MONTH_NS);
     read_rows(e, r);
@@ -235,7 +201,7 @@ static void test_rollup_late_file_and_buffer(void **state)
 static void test_rollup_recent_day_and_hot_hour(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     int64_t now = sl_now_ns();
     int64_t day = now - now % COMPACT_DAY_NS - COMPACT_DAY_NS;
     if (now - (day + COMPACT_DAY_NS) < COMPACT_DAY_GRACE_NS) day -= COMPACT_DAY_NS;
@@ -284,7 +250,7 @@ static void test_rollup_recent_day_and_hot_hour(void **state)
 static void test_rollup_retention(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     char buf[8192];
     size_t off = 0;
     /* window B (2023-09-20 .. 10-20): 1697000000 = 2023-10-11 */
@@ -340,7 +306,7 @@ static void test_rollup_retention(void **state)
 static void test_split_big_window(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     const size_t n = 300000, nser = 3; /* > one row group (262,144 rows) */
     struct sl_buf b = SL_BUF_INIT;
     for (size_t i = 0; i < n; i++)
@@ -470,7 +436,7 @@ static size_t scan_all(struct engine *e, int split, int64_t tmin, int64_t tmax, 
 static void test_split_merge_window(void **state)
 {
     (void)state;
-    struct engine *e = open_engine();
+    struct engine *e = fx_open_engine(fx_dir());
     const size_t n = 300000, nser = 3; /* > one row group */
     struct sl_buf b = SL_BUF_INIT;
     for (size_t i = 0; i < n; i++)
@@ -530,11 +496,11 @@ static void test_split_merge_window(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_rollup_late_file_and_buffer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollup_recent_day_and_hot_hour, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollup_retention, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_split_big_window, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_split_merge_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollup_late_file_and_buffer, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rollup_recent_day_and_hot_hour, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rollup_retention, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_split_big_window, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_split_merge_window, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
