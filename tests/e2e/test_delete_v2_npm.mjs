@@ -5,10 +5,9 @@
 // the inspection path; the HttpError statuses the client raises for a bad
 // predicate (400), an unknown bucket (404), a _field predicate (501) and a
 // wrong token (401). Exit 77 when the npm packages are missing.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+
+import { check, eq, fail, finish, startServer } from './harness.mjs';
 
 let client, apis;
 try {
@@ -19,61 +18,7 @@ try {
   process.exit(77);
 }
 
-let passed = 0;
-let failed = 0;
-const failures = [];
-function check(cond, what, detail) {
-  if (cond) {
-    passed++;
-    console.log(`ok   - ${what}`);
-  } else {
-    failed++;
-    failures.push(what);
-    console.log(`FAIL - ${what}${detail !== undefined ? `\n       ${JSON.stringify(detail)}` : ''}`);
-  }
-  return !!cond;
-}
-const eq = (a, b, what) => check(JSON.stringify(a) === JSON.stringify(b), what, { expected: b, got: a });
-
-// ---- server
-const bin = process.env.SLUICE_BIN;
-if (!bin || !fs.existsSync(bin)) {
-  console.log('FAIL - SLUICE_BIN is not set or missing');
-  process.exit(1);
-}
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-e2e-del-'));
-const dataDir = path.join(base, 'data');
-const logPath = path.join(base, 'server.log');
-const logFd = fs.openSync(logPath, 'a');
-const child = spawn(bin, ['serve', '--data-dir', dataDir, '--http-bind', '127.0.0.1:0'], {
-  stdio: ['ignore', logFd, logFd],
-});
-function cleanup() {
-  try { child.kill('SIGKILL'); } catch { /* already gone */ }
-  fs.rmSync(base, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-process.on('SIGTERM', () => process.exit(143));
-process.on('SIGINT', () => process.exit(130));
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let port;
-for (let i = 0; i < 1500 && !port; i++) {
-  const m = /listening on \S+ \(port (\d+)\)/.exec(fs.readFileSync(logPath, 'utf8'));
-  if (m) port = Number(m[1]);
-  else await sleep(20);
-  if (child.exitCode !== null) break;
-}
-if (!port) {
-  console.log(`FAIL - server did not start:\n${fs.readFileSync(logPath, 'utf8')}`);
-  process.exit(1);
-}
-const url = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 500; i++) {
-  try { if ((await fetch(`${url}/health`)).status === 200) break; } catch { /* not yet */ }
-  await sleep(20);
-}
-const token = fs.readFileSync(path.join(dataDir, 'operator-token'), 'utf8').trim();
+const { url, logPath, token } = await startServer('sluice-e2e-del-');
 const auth = { Authorization: `Token ${token}` };
 
 // stored rows of db.table as "host/region/time" strings, sorted
@@ -157,12 +102,8 @@ try {
   eq(st, 401, 'wrong token → HttpError 401');
   await verify('after the refused deletes');
 } catch (e) {
-  failed++;
-  failures.push(`exception: ${e.stack || e}`);
-  console.log(`FAIL - exception: ${e.stack || e}`);
+  fail(`exception: ${e.stack || e}`);
   console.log(fs.readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'));
 }
 
-console.log(`${passed} passed, ${failed} failed`);
-if (failed) console.log(`failures:\n  ${failures.join('\n  ')}`);
-process.exit(failed ? 1 : 0);
+finish();
